@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * zcbuf - zero-copy frame delivery from a device to user space.
+ *
+ * This header is the whole ABI of /dev/zcbuf.  It is shared, unchanged, by the
+ * kernel module, libzcbuf and the selftests.
+ *
+ * Model
+ * -----
+ * Each open() of /dev/zcbuf is a context.  A context owns buffers, numbered by
+ * an index that is only meaningful in that context.  A buffer is a set of
+ * pinned, zeroed pages (or one physically contiguous block) and is always a
+ * DMA-buf: it can be exported as a DMA-buf fd, and a DMA-buf made elsewhere
+ * can be imported as a buffer.  mmap() of /dev/zcbuf at the offset reported by
+ * ZCBUF_IOC_QUERY maps the buffer itself: no copy is ever made.  Only shared
+ * mappings are allowed.
+ *
+ * A context can drive one device (a simulated camera or NIC) that reads or
+ * writes the buffers through its own DMA-buf attachment, exactly as hardware
+ * would.  Buffers move between user space and the device with ZCBUF_IOC_QBUF
+ * and ZCBUF_IOC_DQBUF:
+ *
+ *   USER --QBUF--> QUEUED --device picks it--> DEVICE --complete--> DONE
+ *    ^                                                                |
+ *    +-------------------------------DQBUF----------------------------+
+ *
+ * Completions are signalled on an eventfd (ZCBUF_IOC_SET_EVENTFD, one count
+ * per completed buffer) and by poll() on the /dev/zcbuf fd (POLLIN while a
+ * buffer is DONE).
+ *
+ * CPU access and cache coherency
+ * ------------------------------
+ * The device's mapping may go through bounce buffers (swiotlb) or a
+ * non-coherent cache.  User space must bracket every CPU access to a buffer
+ * that the device has written or will read:
+ *
+ *   ZCBUF_IOC_SYNC { START | READ }   before reading what the device wrote;
+ *   ... CPU reads/writes through the mapping ...
+ *   ZCBUF_IOC_SYNC { END | WRITE }    after writing what the device will read.
+ *
+ * ZCBUF_IOC_SYNC takes a byte range; DMA_BUF_IOCTL_SYNC on an exported DMA-buf
+ * fd does the same for the whole buffer.  Without the bracket the CPU may see
+ * stale data.
+ *
+ * Conventions
+ * -----------
+ * All structures are fixed-width, have no holes and are a multiple of 8 bytes.
+ * Every flags word has a *_VALID_FLAGS mask: unknown bits are rejected with
+ * EINVAL, and so is any reserved field that is not zero.  An unknown command
+ * fails with ENOTTY.
+ *
+ * The structures are extensible: a later version may append fields.  The
+ * kernel accepts an argument shorter than its own structure (the missing tail
+ * reads as zero) and a longer one if the extra bytes are zero (E2BIG
+ * otherwise), and writes back only as many bytes as the caller passed.  The
+ * size is the one encoded in the ioctl number.
+ */
+#ifndef _UAPI_LINUX_ZCBUF_H
+#define _UAPI_LINUX_ZCBUF_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define ZCBUF_API_VERSION_MAJOR		1
+#define ZCBUF_API_VERSION_MINOR		0
+#define ZCBUF_API_VERSION	((ZCBUF_API_VERSION_MAJOR << 16) | \
+				 ZCBUF_API_VERSION_MINOR)
+
+/* Capabilities reported in zcbuf_info.caps */
+#define ZCBUF_CAP_CONTIG	(1U << 0) /* ZCBUF_ALLOC_CONTIG works */
+#define ZCBUF_CAP_IMPORT	(1U << 1) /* ZCBUF_IOC_IMPORT works */
+#define ZCBUF_CAP_CAMERA	(1U << 2) /* ZCBUF_DEV_CAMERA */
+#define ZCBUF_CAP_NIC		(1U << 3) /* ZCBUF_DEV_NIC_RX, ZCBUF_DEV_NIC_TX */
+#define ZCBUF_CAP_STRICT	(1U << 4) /* ZCBUF_CFG_STRICT */
+
+/**
+ * struct zcbuf_info - ZCBUF_IOC_INFO: version, capabilities and limits
+ * @version: (out) ZCBUF_API_VERSION of the running module
+ * @caps: (out) ZCBUF_CAP_* bits
+ * @max_buffers: (out) most buffers one context may hold
+ * @page_size: (out) page size; buffer sizes are rounded up to it
+ * @max_buffer_size: (out) largest buffer, in bytes
+ * @max_total_size: (out) most bytes all buffers of one context may hold
+ * @max_contig_size: (out) largest ZCBUF_ALLOC_CONTIG buffer, in bytes
+ * @reserved: (out) zero
+ */
+struct zcbuf_info {
+	__u32 version;
+	__u32 caps;
+	__u32 max_buffers;
+	__u32 page_size;
+	__u64 max_buffer_size;
+	__u64 max_total_size;
+	__u64 max_contig_size;
+	__u64 reserved[3];
+};
+
+/* Physically contiguous pages, for devices that cannot scatter-gather. */
+#define ZCBUF_ALLOC_CONTIG		(1U << 0)
+#define ZCBUF_ALLOC_VALID_FLAGS		(ZCBUF_ALLOC_CONTIG)
+
+/**
+ * struct zcbuf_alloc - ZCBUF_IOC_ALLOC: create @count buffers of @size bytes
+ * @size: (in) bytes per buffer, rounded up to the page size; not zero
+ * @count: (in) number of buffers, 1 to zcbuf_info.max_buffers
+ * @flags: (in) ZCBUF_ALLOC_* flags
+ * @first_index: (out) the buffers are @first_index .. @first_index + @count - 1
+ * @reserved: (in) must be zero
+ *
+ * The pages are zeroed and charged to the caller's memory cgroup.  Either all
+ * @count buffers are created or none is.  EINVAL for a zero or too large size
+ * or count, ENOMEM when memory or the context's limits run out.
+ */
+struct zcbuf_alloc {
+	__u64 size;
+	__u32 count;
+	__u32 flags;
+	__u32 first_index;
+	__u32 reserved;
+};
+
+/**
+ * struct zcbuf_free - ZCBUF_IOC_FREE: drop the context's hold on a buffer
+ * @index: (in) buffer index
+ * @reserved: (in) must be zero
+ *
+ * The memory lives on while anything else holds the buffer (a mapping, an
+ * exported DMA-buf fd, another importer).  EBUSY while the buffer is queued.
+ */
+struct zcbuf_free {
+	__u32 index;
+	__u32 reserved;
+};
+
+/* zcbuf_query.flags */
+#define ZCBUF_BUF_CONTIG		(1U << 0) /* physically contiguous */
+#define ZCBUF_BUF_IMPORTED		(1U << 1) /* made by ZCBUF_IOC_IMPORT */
+
+/* zcbuf_query.state: who owns the buffer now */
+#define ZCBUF_STATE_USER		0 /* user space */
+#define ZCBUF_STATE_QUEUED		1 /* queued, device has not taken it */
+#define ZCBUF_STATE_DEVICE		2 /* device is writing/reading it */
+#define ZCBUF_STATE_DONE		3 /* complete, waiting for DQBUF */
+
+/**
+ * struct zcbuf_query - ZCBUF_IOC_QUERY: describe one buffer
+ * @index: (in) buffer index
+ * @flags: (out) ZCBUF_BUF_* flags
+ * @size: (out) size in bytes (a multiple of the page size)
+ * @offset: (out) offset to pass to mmap() on /dev/zcbuf to map this buffer
+ * @state: (out) ZCBUF_STATE_*
+ * @reserved: (out) zero
+ */
+struct zcbuf_query {
+	__u32 index;
+	__u32 flags;
+	__u64 size;
+	__u64 offset;
+	__u32 state;
+	__u32 reserved;
+};
+
+#define ZCBUF_EXPORT_CLOEXEC		(1U << 0) /* O_CLOEXEC on the new fd */
+#define ZCBUF_EXPORT_RDWR		(1U << 1) /* else read-only */
+#define ZCBUF_EXPORT_VALID_FLAGS	(ZCBUF_EXPORT_CLOEXEC | ZCBUF_EXPORT_RDWR)
+
+/**
+ * struct zcbuf_export - ZCBUF_IOC_EXPORT: a DMA-buf fd for a buffer
+ * @index: (in) buffer index; not an imported buffer (EINVAL)
+ * @flags: (in) ZCBUF_EXPORT_* flags
+ * @fd: (out) the new DMA-buf file descriptor
+ * @reserved: (in) must be zero
+ *
+ * The fd outlives the context that made it.  A read-only fd can only be
+ * mapped with PROT_READ.
+ */
+struct zcbuf_export {
+	__u32 index;
+	__u32 flags;
+	__s32 fd;
+	__u32 reserved;
+};
+
+/**
+ * struct zcbuf_import - ZCBUF_IOC_IMPORT: make a foreign DMA-buf a buffer
+ * @fd: (in) DMA-buf file descriptor (dma-heap, udmabuf, another zcbuf, ...)
+ * @flags: (in) must be zero
+ * @index: (out) the new buffer's index
+ * @reserved: (in) must be zero
+ * @size: (out) size of the DMA-buf in bytes
+ *
+ * The context holds a reference on the DMA-buf; @fd may be closed afterwards.
+ * EBADF if @fd is not open, EINVAL if it is not a DMA-buf.
+ */
+struct zcbuf_import {
+	__s32 fd;
+	__u32 flags;
+	__u32 index;
+	__u32 reserved;
+	__u64 size;
+};
+
+/* Same values as DMA_BUF_SYNC_* in <linux/dma-buf.h>. */
+#define ZCBUF_SYNC_READ			(1U << 0)
+#define ZCBUF_SYNC_WRITE		(2U << 0)
+#define ZCBUF_SYNC_RW			(ZCBUF_SYNC_READ | ZCBUF_SYNC_WRITE)
+#define ZCBUF_SYNC_START		(0U << 2)
+#define ZCBUF_SYNC_END			(1U << 2)
+#define ZCBUF_SYNC_VALID_FLAGS		(ZCBUF_SYNC_RW | ZCBUF_SYNC_END)
+
+/**
+ * struct zcbuf_sync - ZCBUF_IOC_SYNC: hand a byte range between CPU and device
+ * @index: (in) buffer index
+ * @flags: (in) ZCBUF_SYNC_START or ZCBUF_SYNC_END, with READ, WRITE or RW
+ *	   (at least one of them)
+ * @offset: (in) first byte of the range
+ * @length: (in) bytes in the range; not zero; @offset + @length <= size
+ *
+ * START makes the range coherent for the CPU (dma_sync_*_for_cpu for every
+ * device attached to the buffer); END gives it back to the devices
+ * (dma_sync_*_for_device).  Imported buffers are synced whole, through the
+ * exporter's begin/end_cpu_access.
+ */
+struct zcbuf_sync {
+	__u32 index;
+	__u32 flags;
+	__u64 offset;
+	__u64 length;
+};
+
+/* zcbuf_config.personality */
+#define ZCBUF_DEV_NONE			0 /* no device */
+#define ZCBUF_DEV_CAMERA		1 /* writes video frames */
+#define ZCBUF_DEV_NIC_RX		2 /* writes received packets */
+#define ZCBUF_DEV_NIC_TX		3 /* reads packets to transmit */
+
+/* Strict ownership: user mappings of a queued buffer are revoked (capture,
+ * RX: a touch raises SIGBUS) or made read-only (TX) until it is dequeued. */
+#define ZCBUF_CFG_STRICT		(1U << 0)
+#define ZCBUF_CFG_VALID_FLAGS		(ZCBUF_CFG_STRICT)
+
+#define ZCBUF_FOURCC(a, b, c, d) \
+	((__u32)(a) | ((__u32)(b) << 8) | ((__u32)(c) << 16) | ((__u32)(d) << 24))
+/* Pixel formats: the same codes and layouts as V4L2's. */
+#define ZCBUF_FMT_RGB24			ZCBUF_FOURCC('R', 'G', 'B', '3')
+#define ZCBUF_FMT_YUYV			ZCBUF_FOURCC('Y', 'U', 'Y', 'V')
+
+#define ZCBUF_PKT_MIN			64
+#define ZCBUF_PKT_MAX			9216
+
+/**
+ * struct zcbuf_config - ZCBUF_IOC_CONFIG: choose and configure the device
+ * @personality: (in) ZCBUF_DEV_*
+ * @flags: (in) ZCBUF_CFG_* flags
+ * @width: (in) camera: pixels per line, 16 to 8192, even
+ * @height: (in) camera: lines, 16 to 8192
+ * @pixelformat: (in) camera: ZCBUF_FMT_*
+ * @fps: (in) camera: frames per second, 0 = as fast as possible, at most 1000
+ * @pkt_min: (in) NIC RX: smallest packet, ZCBUF_PKT_MIN to @pkt_max
+ * @pkt_max: (in) NIC RX: largest packet, @pkt_min to ZCBUF_PKT_MAX
+ * @pkt_rate: (in) NIC: buffers per second, 0 = as fast as possible, <= 100000
+ * @pkts_per_buffer: (in) NIC RX: most packets in one buffer, 1 to 4096
+ * @drop_permille: (in) fault injection: frames lost on the wire (0-1000)
+ * @error_permille: (in) fault injection: frames completed with an error
+ * @jitter_us: (in) fault injection: random extra delay per frame, <= 1000000
+ * @stall_every: (in) fault injection: stall after this many frames (0 = never)
+ * @stall_ms: (in) fault injection: length of a stall, <= 10000
+ * @frame_size: (out) bytes each queued buffer must hold
+ * @seed: (in) seed of the device's random numbers (packet sizes, faults)
+ * @reserved: (in) must be zero
+ *
+ * Only while not streaming (EBUSY).  Camera frames are @width x @height of
+ * @pixelformat with no line padding.  NIC RX buffers start with a table of
+ * @pkts_per_buffer struct zcbuf_pkt_desc, followed by the packets, each at a
+ * 64-byte aligned offset.  NIC TX buffers hold one packet of QBUF's bytesused.
+ */
+struct zcbuf_config {
+	__u32 personality;
+	__u32 flags;
+	__u32 width;
+	__u32 height;
+	__u32 pixelformat;
+	__u32 fps;
+	__u32 pkt_min;
+	__u32 pkt_max;
+	__u32 pkt_rate;
+	__u32 pkts_per_buffer;
+	__u32 drop_permille;
+	__u32 error_permille;
+	__u32 jitter_us;
+	__u32 stall_every;
+	__u32 stall_ms;
+	__u32 frame_size;
+	__u64 seed;
+	__u64 reserved[4];
+};
+
+/**
+ * struct zcbuf_pkt_desc - one received packet in a NIC RX buffer
+ * @offset: byte offset of the packet in the buffer
+ * @length: bytes in the packet
+ * @checksum: CRC-32 (as zlib's crc32()) of the packet's bytes
+ * @reserved: zero
+ */
+struct zcbuf_pkt_desc {
+	__u32 offset;
+	__u32 length;
+	__u32 checksum;
+	__u32 reserved;
+};
+
+/**
+ * struct zcbuf_eventfd - ZCBUF_IOC_SET_EVENTFD: completion notification
+ * @fd: (in) eventfd to add one to per completed buffer; -1 removes it
+ * @flags: (in) must be zero
+ */
+struct zcbuf_eventfd {
+	__s32 fd;
+	__u32 flags;
+};
+
+/**
+ * struct zcbuf_stream - ZCBUF_IOC_STREAMON, ZCBUF_IOC_STREAMOFF
+ * @flags: (in) must be zero
+ * @reserved: (in) must be zero
+ *
+ * STREAMON starts the configured device (EINVAL if none is configured,
+ * EBUSY if already streaming); the sequence restarts at 0 and the stream
+ * counters are cleared.  STREAMOFF stops it and waits until the device has
+ * let go of every buffer; all queued and done buffers return to
+ * ZCBUF_STATE_USER.  Closing the context does the same.
+ */
+struct zcbuf_stream {
+	__u32 flags;
+	__u32 reserved;
+};
+
+/**
+ * struct zcbuf_qbuf - ZCBUF_IOC_QBUF: give a buffer to the device
+ * @index: (in) buffer index, in ZCBUF_STATE_USER (EBUSY otherwise)
+ * @flags: (in) must be zero
+ * @bytesused: (in) NIC TX: bytes to transmit, 1 to the buffer size; else 0
+ *
+ * The buffer must hold zcbuf_config.frame_size bytes (EINVAL).  Allowed
+ * before STREAMON.  For TX, finish CPU writes with ZCBUF_SYNC_END first.
+ */
+struct zcbuf_qbuf {
+	__u32 index;
+	__u32 flags;
+	__u64 bytesused;
+};
+
+/* zcbuf_dqbuf.flags */
+#define ZCBUF_DQ_ERROR			(1U << 0) /* device reported an error */
+
+/**
+ * struct zcbuf_dqbuf - ZCBUF_IOC_DQBUF: take back the oldest DONE buffer
+ * @index: (out) buffer index
+ * @flags: (in) must be zero; (out) ZCBUF_DQ_* flags
+ * @sequence: (out) frame number since STREAMON; gaps are dropped frames
+ * @timestamp_ns: (out) CLOCK_MONOTONIC time the device finished the frame
+ * @bytesused: (out) bytes the device wrote (camera, RX) or read (TX)
+ * @checksum: (out) CRC-32 (zlib) of the @bytesused bytes as the device saw
+ *	      them: what it wrote (camera), what it read (TX); RX: of the
+ *	      descriptor table
+ * @npackets: (out) NIC RX: packets in the buffer; else 0
+ * @reserved: (out) zero
+ *
+ * Never blocks: EAGAIN when no buffer is DONE (wait with poll() or the
+ * eventfd).
+ */
+struct zcbuf_dqbuf {
+	__u32 index;
+	__u32 flags;
+	__u64 sequence;
+	__u64 timestamp_ns;
+	__u64 bytesused;
+	__u32 checksum;
+	__u32 npackets;
+	__u64 reserved[2];
+};
+
+/**
+ * struct zcbuf_stats - ZCBUF_IOC_STATS: counters of the current stream
+ * @frames: (out) buffers completed without error
+ * @bytes: (out) bytes the device wrote or read in them
+ * @errors: (out) buffers completed with ZCBUF_DQ_ERROR
+ * @drops_no_buffer: (out) frames dropped because no buffer was queued
+ * @drops_injected: (out) frames dropped by fault injection
+ * @queued: (out) buffers now QUEUED or DEVICE
+ * @done: (out) buffers now DONE
+ * @reserved: (out) zero
+ */
+struct zcbuf_stats {
+	__u64 frames;
+	__u64 bytes;
+	__u64 errors;
+	__u64 drops_no_buffer;
+	__u64 drops_injected;
+	__u64 queued;
+	__u64 done;
+	__u64 reserved[5];
+};
+
+#define ZCBUF_IOC_MAGIC			0xBA
+
+#define ZCBUF_IOC_INFO		_IOR(ZCBUF_IOC_MAGIC, 0x00, struct zcbuf_info)
+#define ZCBUF_IOC_ALLOC		_IOWR(ZCBUF_IOC_MAGIC, 0x01, struct zcbuf_alloc)
+#define ZCBUF_IOC_FREE		_IOW(ZCBUF_IOC_MAGIC, 0x02, struct zcbuf_free)
+#define ZCBUF_IOC_QUERY		_IOWR(ZCBUF_IOC_MAGIC, 0x03, struct zcbuf_query)
+#define ZCBUF_IOC_EXPORT	_IOWR(ZCBUF_IOC_MAGIC, 0x04, struct zcbuf_export)
+#define ZCBUF_IOC_IMPORT	_IOWR(ZCBUF_IOC_MAGIC, 0x05, struct zcbuf_import)
+#define ZCBUF_IOC_SYNC		_IOW(ZCBUF_IOC_MAGIC, 0x06, struct zcbuf_sync)
+#define ZCBUF_IOC_CONFIG	_IOWR(ZCBUF_IOC_MAGIC, 0x07, struct zcbuf_config)
+#define ZCBUF_IOC_SET_EVENTFD	_IOW(ZCBUF_IOC_MAGIC, 0x08, struct zcbuf_eventfd)
+#define ZCBUF_IOC_STREAMON	_IOW(ZCBUF_IOC_MAGIC, 0x09, struct zcbuf_stream)
+#define ZCBUF_IOC_STREAMOFF	_IOW(ZCBUF_IOC_MAGIC, 0x0a, struct zcbuf_stream)
+#define ZCBUF_IOC_QBUF		_IOW(ZCBUF_IOC_MAGIC, 0x0b, struct zcbuf_qbuf)
+#define ZCBUF_IOC_DQBUF		_IOWR(ZCBUF_IOC_MAGIC, 0x0c, struct zcbuf_dqbuf)
+#define ZCBUF_IOC_STATS		_IOR(ZCBUF_IOC_MAGIC, 0x0d, struct zcbuf_stats)
+
+#endif /* _UAPI_LINUX_ZCBUF_H */
