@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcbuf buffers: zeroed, pinned pages behind one or more DMA-bufs.
+ *
+ * Ownership: zcbuf_buffer_create() returns a buffer holding one reference,
+ * owned by the caller.  Every DMA-buf exported from it takes one more and
+ * drops it in its ->release().  Once the caller has exported the buffer and
+ * dropped its own reference, only dma_buf_put() frees: the pages live as long
+ * as any DMA-buf of the buffer, and a DMA-buf lives as long as any fd,
+ * mapping (vma->vm_file) or importer holds its file.
+ *
+ * User mappings insert the pages themselves (VM_MIXEDMAP, no VM_PFNMAP), so
+ * get_user_pages() works on them: O_DIRECT, vmsplice and MSG_ZEROCOPY can use
+ * a captured frame in place.
+ *
+ * Locking: buf->lock protects the attachment and export lists and the kernel
+ * mapping.  The DMA-buf core calls ->map_dma_buf and ->vmap with the
+ * reservation lock held (6.2+), so the order is dma_resv lock -> buf->lock;
+ * buf->lock is never held while taking the reservation lock.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/err.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/scatterlist.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "zcbuf_buffer.h"
+#include "zcbuf_compat.h"
+
+/*
+ * Pages for user space: zeroed so that no stale kernel data leaks, charged to
+ * the caller's memory cgroup, never from ZONE_MOVABLE (they stay pinned for
+ * DMA) and never highmem (the simulated device reaches them through the
+ * direct map).
+ */
+#define ZCBUF_GFP		(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT)
+/* Large chunks are opportunistic: fail fast and quietly, fall back smaller. */
+#define ZCBUF_GFP_HIGH		((ZCBUF_GFP | __GFP_NOWARN | __GFP_NORETRY) & \
+				 ~__GFP_RECLAIM)
+#define ZCBUF_GFP_MID		(ZCBUF_GFP | __GFP_NOWARN | __GFP_NORETRY)
+
+/* 2 MiB, 64 KiB, 4 KiB chunks keep the scatterlist of a big buffer short. */
+static const unsigned int zcbuf_orders[] = { 9, 4, 0 };
+
+/**
+ * struct zcbuf_export - the private data of one DMA-buf of a buffer
+ * @buf: the buffer; this DMA-buf holds one reference on it
+ * @dmabuf: the DMA-buf itself
+ * @node: entry in buf->exports, under buf->lock
+ */
+struct zcbuf_export {
+	struct zcbuf_buffer *buf;
+	struct dma_buf *dmabuf;
+	struct list_head node;
+};
+
+/**
+ * struct zcbuf_attachment - one device attached to a DMA-buf of a buffer
+ * @dev: the importing device
+ * @sgt: the buffer's pages, in segments the device can map
+ * @node: entry in buf->attachments, under buf->lock
+ * @dir: direction @sgt is mapped with, valid while @mapped
+ * @mapped: @sgt is DMA-mapped for @dev (under buf->lock)
+ */
+struct zcbuf_attachment {
+	struct device *dev;
+	struct sg_table sgt;
+	struct list_head node;
+	enum dma_data_direction dir;
+	bool mapped;
+};
+
+static void zcbuf_free_pages(struct page **pages, unsigned int count)
+{
+	unsigned int i;
+
+	/* put_page(): a page pinned by get_user_pages outlives the buffer. */
+	for (i = 0; i < count; i++)
+		put_page(pages[i]);
+}
+
+/* Fill buf->pages from the largest chunks the allocator has to spare. */
+static int zcbuf_alloc_scattered(struct zcbuf_buffer *buf)
+{
+	unsigned int filled = 0, i, j;
+
+	while (filled < buf->npages) {
+		struct page *page = NULL;
+		unsigned int order = 0;
+
+		if (fatal_signal_pending(current))
+			goto fail;
+
+		for (i = 0; i < ARRAY_SIZE(zcbuf_orders); i++) {
+			gfp_t gfp;
+
+			order = zcbuf_orders[i];
+			if (buf->npages - filled < (1U << order))
+				continue;
+			gfp = order >= 9 ? ZCBUF_GFP_HIGH :
+			      order ? ZCBUF_GFP_MID : ZCBUF_GFP;
+			page = alloc_pages(gfp, order);
+			if (page)
+				break;
+		}
+		if (!page)
+			goto fail;
+
+		/* Order-0 pages, each with its own count, for vm_insert_page. */
+		split_page(page, order);
+		for (j = 0; j < (1U << order); j++)
+			buf->pages[filled++] = page + j;
+	}
+	return 0;
+
+fail:
+	zcbuf_free_pages(buf->pages, filled);
+	return -ENOMEM;
+}
+
+/* One physically contiguous block, for devices that cannot gather. */
+static int zcbuf_alloc_contig(struct zcbuf_buffer *buf)
+{
+	unsigned int order = get_order(buf->size);
+	unsigned int i, nr = 1U << order;
+	struct page *page;
+
+	if (order > ZCBUF_MAX_ORDER)
+		return -EINVAL;
+
+	page = alloc_pages(ZCBUF_GFP | __GFP_NOWARN | __GFP_RETRY_MAYFAIL,
+			   order);
+	if (!page)
+		return -ENOMEM;
+
+	split_page(page, order);
+	for (i = 0; i < buf->npages; i++)
+		buf->pages[i] = page + i;
+	/* Give back the tail that rounding up to a power of two added. */
+	for (; i < nr; i++)
+		__free_page(page + i);
+	return 0;
+}
+
+/**
+ * zcbuf_buffer_create() - allocate a buffer
+ * @size: size in bytes, a non-zero multiple of PAGE_SIZE
+ * @contig: allocate one physically contiguous block
+ *
+ * Return: the buffer with one reference for the caller, or an ERR_PTR().
+ */
+struct zcbuf_buffer *zcbuf_buffer_create(size_t size, bool contig)
+{
+	struct zcbuf_buffer *buf;
+	int ret;
+
+	if (!size || !PAGE_ALIGNED(size) || (size >> PAGE_SHIFT) > UINT_MAX)
+		return ERR_PTR(-EINVAL);
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+
+	buf->size = size;
+	buf->npages = size >> PAGE_SHIFT;
+	buf->contig = contig;
+	buf->pages = kvmalloc_array(buf->npages, sizeof(*buf->pages),
+				    GFP_KERNEL_ACCOUNT);
+	if (!buf->pages) {
+		ret = -ENOMEM;
+		goto free_buf;
+	}
+
+	ret = contig ? zcbuf_alloc_contig(buf) : zcbuf_alloc_scattered(buf);
+	if (ret)
+		goto free_page_array;
+
+	kref_init(&buf->kref);
+	mutex_init(&buf->lock);
+	INIT_LIST_HEAD(&buf->attachments);
+	INIT_LIST_HEAD(&buf->exports);
+	dma_resv_init(&buf->resv);
+	return buf;
+
+free_page_array:
+	kvfree(buf->pages);
+free_buf:
+	kfree(buf);
+	return ERR_PTR(ret);
+}
+
+static void zcbuf_buffer_release(struct kref *kref)
+{
+	struct zcbuf_buffer *buf = container_of(kref, struct zcbuf_buffer, kref);
+
+	WARN_ON(!list_empty(&buf->attachments) || buf->vmap_count);
+	dma_resv_fini(&buf->resv);
+	mutex_destroy(&buf->lock);
+	zcbuf_free_pages(buf->pages, buf->npages);
+	kvfree(buf->pages);
+	kfree(buf);
+}
+
+void zcbuf_buffer_put(struct zcbuf_buffer *buf)
+{
+	kref_put(&buf->kref, zcbuf_buffer_release);
+}
+
+/* Sync [offset, offset + len) of one mapped attachment; buf->lock held. */
+static void zcbuf_sync_attachment(struct zcbuf_attachment *a, size_t offset,
+				  size_t len, bool for_cpu)
+{
+	size_t pos = 0, end = offset + len;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_dma_sg(&a->sgt, sg, i) {
+		size_t seg_end = pos + sg_dma_len(sg);
+		size_t from = max(pos, offset), to = min(seg_end, end);
+
+		if (from < to) {
+			/* Always the direction it was mapped with (DMA API). */
+			if (for_cpu)
+				dma_sync_single_range_for_cpu(a->dev,
+							      sg_dma_address(sg),
+							      from - pos,
+							      to - from, a->dir);
+			else
+				dma_sync_single_range_for_device(a->dev,
+								 sg_dma_address(sg),
+								 from - pos,
+								 to - from,
+								 a->dir);
+		}
+		pos = seg_end;
+		if (pos >= end)
+			break;
+	}
+}
+
+/**
+ * zcbuf_buffer_sync_range() - hand a byte range between the CPU and devices
+ * @buf: the buffer
+ * @offset: first byte
+ * @len: bytes, with @offset + @len <= buf->size (checked by the caller)
+ * @for_cpu: true at the start of CPU access, false at its end
+ *
+ * Syncs the range for every device that has the buffer mapped, in the
+ * direction of that mapping, and the kernel's vmap alias if any.
+ */
+void zcbuf_buffer_sync_range(struct zcbuf_buffer *buf, size_t offset,
+			     size_t len, bool for_cpu)
+{
+	struct zcbuf_attachment *a;
+
+	mutex_lock(&buf->lock);
+	if (buf->vmap_count) {
+		if (for_cpu)
+			invalidate_kernel_vmap_range(buf->vaddr + offset, len);
+		else
+			flush_kernel_vmap_range(buf->vaddr + offset, len);
+	}
+	list_for_each_entry(a, &buf->attachments, node) {
+		if (a->mapped)
+			zcbuf_sync_attachment(a, offset, len, for_cpu);
+	}
+	mutex_unlock(&buf->lock);
+}
+
+/**
+ * zcbuf_buffer_revoke_mappings() - zap every user mapping of the buffer
+ * @buf: the buffer
+ *
+ * The next access faults and goes through zcbuf_vm_fault() again.
+ */
+void zcbuf_buffer_revoke_mappings(struct zcbuf_buffer *buf)
+{
+	struct zcbuf_export *exp;
+
+	mutex_lock(&buf->lock);
+	list_for_each_entry(exp, &buf->exports, node)
+		unmap_mapping_range(exp->dmabuf->file->f_mapping, 0, 0, 1);
+	mutex_unlock(&buf->lock);
+}
+
+static int zcbuf_dmabuf_attach(struct dma_buf *dmabuf,
+			       struct dma_buf_attachment *attachment)
+{
+	struct zcbuf_export *exp = dmabuf->priv;
+	struct zcbuf_buffer *buf = exp->buf;
+	struct device *dev = attachment->dev;
+	struct zcbuf_attachment *a;
+	size_t max_seg;
+	int ret;
+
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+
+	/*
+	 * Segments no longer than the device (or swiotlb, when it bounces)
+	 * can map in one go.
+	 */
+	max_seg = min_t(size_t, dma_max_mapping_size(dev),
+			dma_get_max_seg_size(dev));
+	max_seg = clamp_t(size_t, max_seg, PAGE_SIZE, UINT_MAX);
+	max_seg = round_down(max_seg, PAGE_SIZE);
+	ret = sg_alloc_table_from_pages_segment(&a->sgt, buf->pages,
+						buf->npages, 0, buf->size,
+						max_seg, GFP_KERNEL);
+	if (ret)
+		goto free_attachment;
+
+	a->dev = dev;
+	attachment->priv = a;
+
+	mutex_lock(&buf->lock);
+	list_add(&a->node, &buf->attachments);
+	mutex_unlock(&buf->lock);
+	return 0;
+
+free_attachment:
+	kfree(a);
+	return ret;
+}
+
+static void zcbuf_dmabuf_detach(struct dma_buf *dmabuf,
+				struct dma_buf_attachment *attachment)
+{
+	struct zcbuf_export *exp = dmabuf->priv;
+	struct zcbuf_attachment *a = attachment->priv;
+
+	mutex_lock(&exp->buf->lock);
+	list_del(&a->node);
+	mutex_unlock(&exp->buf->lock);
+
+	sg_free_table(&a->sgt);
+	kfree(a);
+}
+
+static struct sg_table *zcbuf_dmabuf_map(struct dma_buf_attachment *attachment,
+					 enum dma_data_direction dir)
+{
+	struct zcbuf_export *exp = attachment->dmabuf->priv;
+	struct zcbuf_attachment *a = attachment->priv;
+	int ret;
+
+	ret = dma_map_sgtable(a->dev, &a->sgt, dir, 0);
+	if (ret)
+		return ERR_PTR(ret);
+
+	mutex_lock(&exp->buf->lock);
+	a->dir = dir;
+	a->mapped = true;
+	mutex_unlock(&exp->buf->lock);
+	return &a->sgt;
+}
+
+static void zcbuf_dmabuf_unmap(struct dma_buf_attachment *attachment,
+			       struct sg_table *sgt,
+			       enum dma_data_direction dir)
+{
+	struct zcbuf_export *exp = attachment->dmabuf->priv;
+	struct zcbuf_attachment *a = attachment->priv;
+
+	mutex_lock(&exp->buf->lock);
+	a->mapped = false;
+	mutex_unlock(&exp->buf->lock);
+
+	dma_unmap_sgtable(a->dev, sgt, dir, 0);
+}
+
+static int zcbuf_dmabuf_begin_cpu_access(struct dma_buf *dmabuf,
+					 enum dma_data_direction dir)
+{
+	struct zcbuf_export *exp = dmabuf->priv;
+
+	zcbuf_buffer_sync_range(exp->buf, 0, exp->buf->size, true);
+	return 0;
+}
+
+static int zcbuf_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
+				       enum dma_data_direction dir)
+{
+	struct zcbuf_export *exp = dmabuf->priv;
+
+	zcbuf_buffer_sync_range(exp->buf, 0, exp->buf->size, false);
+	return 0;
+}
+
+static vm_fault_t zcbuf_vm_fault(struct vm_fault *vmf)
+{
+	struct zcbuf_export *exp = vmf->vma->vm_private_data;
+	struct zcbuf_buffer *buf = exp->buf;
+	int ret;
+
+	if (vmf->pgoff >= buf->npages)
+		return VM_FAULT_SIGBUS;
+
+	ret = vm_insert_page(vmf->vma, vmf->address, buf->pages[vmf->pgoff]);
+	/* -EBUSY: another thread mapped the page first. */
+	if (ret && ret != -EBUSY)
+		return vmf_error(ret);
+	return VM_FAULT_NOPAGE;
+}
+
+static const struct vm_operations_struct zcbuf_vm_ops = {
+	.fault = zcbuf_vm_fault,
+};
+
+static int zcbuf_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct zcbuf_export *exp = dmabuf->priv;
+
+	/*
+	 * A private mapping would copy on write and silently stop sharing.
+	 * (VM_MAYSHARE: a read-only MAP_SHARED mapping has no VM_SHARED.)
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+
+	/* MIXEDMAP, not PFNMAP: real pages that get_user_pages can take. */
+	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &zcbuf_vm_ops;
+	vma->vm_private_data = exp;
+
+	/* Populate now; zcbuf_vm_fault() refills after a revoke. */
+	return vm_map_pages(vma, exp->buf->pages, exp->buf->npages);
+}
+
+static int zcbuf_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct zcbuf_export *exp = dmabuf->priv;
+	struct zcbuf_buffer *buf = exp->buf;
+	int ret = 0;
+
+	mutex_lock(&buf->lock);
+	if (!buf->vmap_count) {
+		buf->vaddr = vmap(buf->pages, buf->npages, VM_MAP, PAGE_KERNEL);
+		if (!buf->vaddr) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+	}
+	buf->vmap_count++;
+	iosys_map_set_vaddr(map, buf->vaddr);
+unlock:
+	mutex_unlock(&buf->lock);
+	return ret;
+}
+
+static void zcbuf_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct zcbuf_export *exp = dmabuf->priv;
+	struct zcbuf_buffer *buf = exp->buf;
+
+	mutex_lock(&buf->lock);
+	if (!WARN_ON(!buf->vmap_count) && !--buf->vmap_count) {
+		vunmap(buf->vaddr);
+		buf->vaddr = NULL;
+	}
+	mutex_unlock(&buf->lock);
+	iosys_map_clear(map);
+}
+
+static void zcbuf_dmabuf_release(struct dma_buf *dmabuf)
+{
+	struct zcbuf_export *exp = dmabuf->priv;
+	struct zcbuf_buffer *buf = exp->buf;
+
+	mutex_lock(&buf->lock);
+	list_del(&exp->node);
+	mutex_unlock(&buf->lock);
+
+	kfree(exp);
+	zcbuf_buffer_put(buf);
+}
+
+static const struct dma_buf_ops zcbuf_dmabuf_ops = {
+	.attach = zcbuf_dmabuf_attach,
+	.detach = zcbuf_dmabuf_detach,
+	.map_dma_buf = zcbuf_dmabuf_map,
+	.unmap_dma_buf = zcbuf_dmabuf_unmap,
+	.begin_cpu_access = zcbuf_dmabuf_begin_cpu_access,
+	.end_cpu_access = zcbuf_dmabuf_end_cpu_access,
+	.mmap = zcbuf_dmabuf_mmap,
+	.vmap = zcbuf_dmabuf_vmap,
+	.vunmap = zcbuf_dmabuf_vunmap,
+	.release = zcbuf_dmabuf_release,
+};
+
+/**
+ * zcbuf_buffer_export() - make a new DMA-buf of a buffer
+ * @buf: the buffer
+ * @flags: O_RDWR or O_RDONLY: the access of the DMA-buf's file
+ *
+ * The DMA-buf takes its own reference on @buf and shares its reservation
+ * object.  From here on it is freed by dma_buf_put() only.
+ *
+ * Return: the DMA-buf or an ERR_PTR().
+ */
+struct dma_buf *zcbuf_buffer_export(struct zcbuf_buffer *buf, int flags)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct zcbuf_export *exp;
+	struct dma_buf *dmabuf;
+
+	exp = kzalloc(sizeof(*exp), GFP_KERNEL);
+	if (!exp)
+		return ERR_PTR(-ENOMEM);
+	exp->buf = buf;
+
+	exp_info.ops = &zcbuf_dmabuf_ops;
+	exp_info.size = buf->size;
+	exp_info.flags = flags;
+	exp_info.priv = exp;
+	exp_info.resv = &buf->resv;
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		kfree(exp);
+		return dmabuf;
+	}
+
+	exp->dmabuf = dmabuf;
+	kref_get(&buf->kref);
+	mutex_lock(&buf->lock);
+	list_add(&exp->node, &buf->exports);
+	mutex_unlock(&buf->lock);
+	return dmabuf;
+}
+
+MODULE_IMPORT_NS(DMA_BUF);

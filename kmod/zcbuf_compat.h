@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few kernel API differences between the kernels zcbuf supports
+ * (6.1 to 6.12), kept in one place.
+ */
+#ifndef _ZCBUF_COMPAT_H
+#define _ZCBUF_COMPAT_H
+
+#include <linux/eventfd.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/version.h>
+
+/* 6.8 renamed MAX_ORDER (one past the largest order) to MAX_PAGE_ORDER. */
+#ifdef MAX_PAGE_ORDER
+#define ZCBUF_MAX_ORDER		MAX_PAGE_ORDER
+#else
+#define ZCBUF_MAX_ORDER		(MAX_ORDER - 1)
+#endif
+
+/* 6.8 dropped eventfd_signal()'s count argument. */
+static inline void zcbuf_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/* 6.3 made vm_flags read-only and added helpers to change it. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
+
+#endif /* _ZCBUF_COMPAT_H */

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcbuf contexts: the buffer table of one open /dev/zcbuf and the ioctls
+ * that manage it (allocate, free, query, export, import, sync) and mmap.
+ *
+ * Every slot holds one reference on its DMA-buf and nothing else: a buffer
+ * allocated here is exported once at creation, so the DMA-buf's refcount is
+ * the only lifetime there is.  Mappings made through /dev/zcbuf are mappings
+ * of that DMA-buf (dma_buf_mmap() swaps vma->vm_file), so closing the context
+ * leaves them valid.
+ */
+
+#include <linux/dma-buf.h>
+#include <linux/err.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+
+#include <linux/zcbuf.h>
+
+#include "zcbuf_buffer.h"
+#include "zcbuf_compat.h"
+#include "zcbuf_ctx.h"
+
+struct zcbuf_ctx *zcbuf_ctx_create(void)
+{
+	struct zcbuf_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return NULL;
+
+	mutex_init(&ctx->lock);
+	xa_init(&ctx->slots);
+	return ctx;
+}
+
+static void zcbuf_slot_destroy(struct zcbuf_slot *slot)
+{
+	dma_buf_put(slot->dmabuf);
+	kfree(slot);
+}
+
+void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
+{
+	struct zcbuf_slot *slot;
+	unsigned long index;
+
+	xa_for_each(&ctx->slots, index, slot)
+		zcbuf_slot_destroy(slot);
+	xa_destroy(&ctx->slots);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+}
+
+/* Look up a slot; ctx->lock held.  Bad indices are EINVAL. */
+static struct zcbuf_slot *zcbuf_slot_find(struct zcbuf_ctx *ctx, u32 index)
+{
+	lockdep_assert_held(&ctx->lock);
+	return xa_load(&ctx->slots, index);
+}
+
+/* Create a buffer and the DMA-buf the slot will hold. */
+static struct zcbuf_slot *zcbuf_slot_create(u64 size, bool contig)
+{
+	struct zcbuf_buffer *buf;
+	struct zcbuf_slot *slot;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (!slot)
+		return ERR_PTR(-ENOMEM);
+
+	buf = zcbuf_buffer_create(size, contig);
+	if (IS_ERR(buf)) {
+		ret = PTR_ERR(buf);
+		goto free_slot;
+	}
+
+	dmabuf = zcbuf_buffer_export(buf, O_RDWR);
+	/* Success or not, from here on the DMA-buf owns the buffer. */
+	zcbuf_buffer_put(buf);
+	if (IS_ERR(dmabuf)) {
+		ret = PTR_ERR(dmabuf);
+		goto free_slot;
+	}
+
+	slot->dmabuf = dmabuf;
+	slot->buf = buf;
+	slot->size = size;
+	slot->flags = contig ? ZCBUF_BUF_CONTIG : 0;
+	slot->state = ZCBUF_STATE_USER;
+	return slot;
+
+free_slot:
+	kfree(slot);
+	return ERR_PTR(ret);
+}
+
+int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
+		      struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_alloc *req = arg;
+	bool contig = req->flags & ZCBUF_ALLOC_CONTIG;
+	struct zcbuf_slot *slot;
+	u64 size, total;
+	u32 i, first;
+	int ret;
+
+	if (req->flags & ~ZCBUF_ALLOC_VALID_FLAGS || req->reserved)
+		return -EINVAL;
+	if (!req->size || req->size > zcbuf_limits.max_buffer_size)
+		return -EINVAL;
+	if (!req->count || req->count > zcbuf_limits.max_buffers)
+		return -EINVAL;
+	size = PAGE_ALIGN(req->size);
+	if (contig && get_order(size) > ZCBUF_MAX_ORDER)
+		return -EINVAL;
+	if (check_mul_overflow(size, (u64)req->count, &total))
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (ctx->nr_slots + req->count > zcbuf_limits.max_buffers ||
+	    total > zcbuf_limits.max_total_size - ctx->total_size) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	if (req->count > U32_MAX - ctx->next_index) {
+		ret = -ENOSPC;
+		goto unlock;
+	}
+
+	first = ctx->next_index;
+	for (i = 0; i < req->count; i++) {
+		slot = zcbuf_slot_create(size, contig);
+		if (IS_ERR(slot)) {
+			ret = PTR_ERR(slot);
+			goto destroy_slots;
+		}
+		slot->index = first + i;
+		ret = xa_insert(&ctx->slots, slot->index, slot,
+				GFP_KERNEL_ACCOUNT);
+		if (ret) {
+			zcbuf_slot_destroy(slot);
+			goto destroy_slots;
+		}
+	}
+
+	ctx->next_index += req->count;
+	ctx->nr_slots += req->count;
+	ctx->total_size += total;
+	mutex_unlock(&ctx->lock);
+
+	req->first_index = first;
+	return 0;
+
+destroy_slots:
+	while (i--)
+		zcbuf_slot_destroy(xa_erase(&ctx->slots, first + i));
+unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
+		     struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_free *req = arg;
+	struct zcbuf_slot *slot;
+
+	if (req->reserved)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	slot = zcbuf_slot_find(ctx, req->index);
+	if (!slot) {
+		mutex_unlock(&ctx->lock);
+		return -EINVAL;
+	}
+	if (slot->state != ZCBUF_STATE_USER) {
+		mutex_unlock(&ctx->lock);
+		return -EBUSY;
+	}
+	xa_erase(&ctx->slots, slot->index);
+	ctx->nr_slots--;
+	if (slot->buf)
+		ctx->total_size -= slot->size;
+	mutex_unlock(&ctx->lock);
+
+	zcbuf_slot_destroy(slot);
+	return 0;
+}
+
+int zcbuf_ioctl_query(struct zcbuf_ctx *ctx, void *arg,
+		      struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_query *req = arg;
+	struct zcbuf_slot *slot;
+	u32 index = req->index;
+
+	mutex_lock(&ctx->lock);
+	slot = zcbuf_slot_find(ctx, index);
+	if (!slot) {
+		mutex_unlock(&ctx->lock);
+		return -EINVAL;
+	}
+	memset(req, 0, sizeof(*req));
+	req->index = index;
+	req->flags = slot->flags;
+	req->size = slot->size;
+	req->offset = (u64)index << ZCBUF_OFFSET_SHIFT;
+	req->state = slot->state;
+	mutex_unlock(&ctx->lock);
+	return 0;
+}
+
+int zcbuf_ioctl_export(struct zcbuf_ctx *ctx, void *arg,
+		       struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_export *req = arg;
+	struct zcbuf_slot *slot;
+	struct dma_buf *dmabuf;
+	int fd, ret;
+
+	if (req->flags & ~ZCBUF_EXPORT_VALID_FLAGS || req->reserved)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	slot = zcbuf_slot_find(ctx, req->index);
+	if (!slot || !slot->buf) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	if (req->flags & ZCBUF_EXPORT_RDWR) {
+		dmabuf = slot->dmabuf;
+		get_dma_buf(dmabuf);
+	} else {
+		/* A file's access mode is fixed: read-only is a new DMA-buf. */
+		dmabuf = zcbuf_buffer_export(slot->buf, O_RDONLY);
+		if (IS_ERR(dmabuf)) {
+			ret = PTR_ERR(dmabuf);
+			goto unlock;
+		}
+	}
+	mutex_unlock(&ctx->lock);
+
+	fd = get_unused_fd_flags(req->flags & ZCBUF_EXPORT_CLOEXEC ?
+				 O_CLOEXEC : 0);
+	if (fd < 0) {
+		dma_buf_put(dmabuf);
+		return fd;
+	}
+
+	/* Installed by the dispatcher once the fd number reached user space. */
+	pending->fd = fd;
+	pending->file = dmabuf->file;
+	req->fd = fd;
+	return 0;
+
+unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int zcbuf_ioctl_import(struct zcbuf_ctx *ctx, void *arg,
+		       struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_import *req = arg;
+	struct zcbuf_slot *slot;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	if (req->flags || req->reserved)
+		return -EINVAL;
+
+	/* EBADF for a closed fd, EINVAL for a file that is no DMA-buf. */
+	dmabuf = dma_buf_get(req->fd);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	if (!dmabuf->size || !PAGE_ALIGNED(dmabuf->size)) {
+		ret = -EINVAL;
+		goto put_dmabuf;
+	}
+
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (!slot) {
+		ret = -ENOMEM;
+		goto put_dmabuf;
+	}
+	slot->dmabuf = dmabuf;
+	slot->size = dmabuf->size;
+	slot->flags = ZCBUF_BUF_IMPORTED;
+	slot->state = ZCBUF_STATE_USER;
+
+	mutex_lock(&ctx->lock);
+	if (ctx->nr_slots >= zcbuf_limits.max_buffers) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	if (ctx->next_index == U32_MAX) {
+		ret = -ENOSPC;
+		goto unlock;
+	}
+	slot->index = ctx->next_index;
+	ret = xa_insert(&ctx->slots, slot->index, slot, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto unlock;
+	ctx->next_index++;
+	ctx->nr_slots++;
+	mutex_unlock(&ctx->lock);
+
+	req->index = slot->index;
+	req->size = slot->size;
+	return 0;
+
+unlock:
+	mutex_unlock(&ctx->lock);
+	kfree(slot);
+put_dmabuf:
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+static enum dma_data_direction zcbuf_sync_dir(u32 flags)
+{
+	switch (flags & ZCBUF_SYNC_RW) {
+	case ZCBUF_SYNC_READ:
+		return DMA_FROM_DEVICE;
+	case ZCBUF_SYNC_WRITE:
+		return DMA_TO_DEVICE;
+	default:
+		return DMA_BIDIRECTIONAL;
+	}
+}
+
+int zcbuf_ioctl_sync(struct zcbuf_ctx *ctx, void *arg,
+		     struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_sync *req = arg;
+	bool start = !(req->flags & ZCBUF_SYNC_END);
+	struct zcbuf_buffer *buf;
+	struct zcbuf_slot *slot;
+	struct dma_buf *dmabuf;
+	u64 end;
+	int ret = 0;
+
+	if (req->flags & ~ZCBUF_SYNC_VALID_FLAGS ||
+	    !(req->flags & ZCBUF_SYNC_RW))
+		return -EINVAL;
+	if (!req->length || check_add_overflow(req->offset, req->length, &end))
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	slot = zcbuf_slot_find(ctx, req->index);
+	if (!slot || end > slot->size) {
+		mutex_unlock(&ctx->lock);
+		return -EINVAL;
+	}
+	/* The reference keeps slot->buf alive should the slot be freed. */
+	dmabuf = slot->dmabuf;
+	buf = slot->buf;
+	get_dma_buf(dmabuf);
+	mutex_unlock(&ctx->lock);
+
+	if (buf) {
+		zcbuf_buffer_sync_range(buf, req->offset, req->length, start);
+	} else if (start) {
+		/* Foreign exporters only know whole-buffer CPU access. */
+		ret = dma_buf_begin_cpu_access(dmabuf,
+					       zcbuf_sync_dir(req->flags));
+	} else {
+		ret = dma_buf_end_cpu_access(dmabuf,
+					     zcbuf_sync_dir(req->flags));
+	}
+
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+/**
+ * zcbuf_ctx_mmap() - map (part of) one buffer of the context
+ * @ctx: the context
+ * @vma: the new mapping; vm_pgoff encodes the index and the page offset
+ *
+ * The mapping becomes a mapping of the buffer's DMA-buf: it holds the
+ * DMA-buf, not the context.
+ */
+int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma)
+{
+	const unsigned int shift = ZCBUF_OFFSET_SHIFT - PAGE_SHIFT;
+	unsigned long pgoff = vma->vm_pgoff & ((1UL << shift) - 1);
+	unsigned long index = vma->vm_pgoff >> shift;
+	struct zcbuf_slot *slot;
+	struct dma_buf *dmabuf;
+	int ret;
+
+	if (index > U32_MAX)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	slot = zcbuf_slot_find(ctx, index);
+	if (!slot) {
+		mutex_unlock(&ctx->lock);
+		return -EINVAL;
+	}
+	dmabuf = slot->dmabuf;
+	get_dma_buf(dmabuf);
+	mutex_unlock(&ctx->lock);
+
+	ret = dma_buf_mmap(dmabuf, vma, pgoff);
+	dma_buf_put(dmabuf);
+	return ret;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zcbuf contexts: one per open() of /dev/zcbuf, owning a table of buffers.
+ */
+#ifndef _ZCBUF_CTX_H
+#define _ZCBUF_CTX_H
+
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+struct dma_buf;
+struct vm_area_struct;
+struct zcbuf_buffer;
+
+/* mmap offset of buffer @index: one 4 GiB window per index. */
+#define ZCBUF_OFFSET_SHIFT	32
+
+/**
+ * struct zcbuf_limits - bounds on what one context may hold (module params)
+ * @max_buffers: buffers per context
+ * @max_buffer_size: bytes per buffer
+ * @max_total_size: bytes of all allocated buffers of a context
+ */
+struct zcbuf_limits {
+	unsigned int max_buffers;
+	u64 max_buffer_size;
+	u64 max_total_size;
+};
+
+extern struct zcbuf_limits zcbuf_limits;
+
+/**
+ * struct zcbuf_slot - one buffer as a context sees it
+ * @index: the buffer's index in the context
+ * @flags: ZCBUF_BUF_* flags
+ * @size: size in bytes
+ * @dmabuf: the DMA-buf; the slot holds one reference on it
+ * @buf: for buffers allocated here, the buffer behind @dmabuf (kept alive by
+ *	the reference on @dmabuf); NULL for imported DMA-bufs
+ * @state: ZCBUF_STATE_*, under ctx->lock
+ */
+struct zcbuf_slot {
+	u32 index;
+	u32 flags;
+	u64 size;
+	struct dma_buf *dmabuf;
+	struct zcbuf_buffer *buf;
+	u32 state;
+};
+
+/**
+ * struct zcbuf_ctx - the state of one open /dev/zcbuf
+ * @lock: protects @slots (membership and every slot's @state), @next_index,
+ *	@nr_slots and @total_size.  Taken inside mmap_lock (from ->mmap), so
+ *	nothing that may fault on user memory runs under it.
+ * @slots: index -> struct zcbuf_slot
+ * @next_index: index of the next buffer created; indices are never reused
+ * @nr_slots: number of entries in @slots
+ * @total_size: bytes of the buffers allocated (not imported) here
+ */
+struct zcbuf_ctx {
+	struct mutex lock;
+	struct xarray slots;
+	u32 next_index;
+	u32 nr_slots;
+	u64 total_size;
+};
+
+/**
+ * struct zcbuf_fd_pending - an fd reserved by an ioctl, installed by the
+ *	dispatcher only once the ioctl's result has reached user space
+ * @fd: the reserved fd number, or -1
+ * @file: the file to install at @fd
+ */
+struct zcbuf_fd_pending {
+	int fd;
+	struct file *file;
+};
+
+struct zcbuf_ctx *zcbuf_ctx_create(void);
+void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx);
+int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma);
+
+int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
+		      struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
+		     struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_query(struct zcbuf_ctx *ctx, void *arg,
+		      struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_export(struct zcbuf_ctx *ctx, void *arg,
+		       struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_import(struct zcbuf_ctx *ctx, void *arg,
+		       struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_sync(struct zcbuf_ctx *ctx, void *arg,
+		     struct zcbuf_fd_pending *pending);
+
+#endif /* _ZCBUF_CTX_H */
