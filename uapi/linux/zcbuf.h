@@ -50,10 +50,12 @@
  * fails with ENOTTY.
  *
  * The structures are extensible: a later version may append fields.  The
- * kernel accepts an argument shorter than its own structure (the missing tail
- * reads as zero) and a longer one if the extra bytes are zero (E2BIG
- * otherwise), and writes back only as many bytes as the caller passed.  The
- * size is the one encoded in the ioctl number.
+ * argument's size is the one encoded in the ioctl number.  The kernel accepts
+ * an argument shorter than its own structure, down to the size of the
+ * command's first version (EINVAL below that; the missing tail reads as
+ * zero), and a longer one if the extra bytes are zero (E2BIG otherwise).  It
+ * writes back as many bytes as the caller passed, zeroing what it does not
+ * know.  In version 1.0 every structure is at its first version.
  */
 #ifndef _UAPI_LINUX_ZCBUF_H
 #define _UAPI_LINUX_ZCBUF_H
