@@ -1,0 +1,300 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a Debian kernel under QEMU/TCG with a busybox initramfs, run one
+# command in the guest and return its exit status.
+#
+# usage: scripts/qemu-run.sh [options] [--] COMMAND...
+#   -k KVER       kernel: 6.1, 6.12 (default) or a release string in /boot
+#   -a ARGS       extra kernel command line (repeatable), e.g. -a swiotlb=force
+#   -i            -icount shift=0 (single-threaded TCG, deterministic guest time;
+#                 for benchmarks)
+#   -t SECONDS    host timeout for the whole boot (default 300); a hung guest
+#                 is killed and reported as a failure
+#   -o DIR        bring the guest's /out back into DIR (emptied first)
+#   -f SRC[:DST]  copy host file or directory SRC into the guest at DST
+#                 (default /zcbuf/<basename>); repeatable
+#   -m MODULE     add a module of that kernel from /lib/modules/<release> with
+#                 its dependencies (then `modprobe MODULE` in the guest)
+#   -q            quiet: the console (kernel log) goes to the log file only;
+#                 the command's output is still shown
+#   -l FILE       console log file (default build/qemu/<release>/console.log)
+#   -M SIZE       guest memory (default 1G)
+#
+# COMMAND runs as `sh -c` in /zcbuf, stdin /dev/null, its stdout and stderr on
+# the guest's second serial port (ttyS1, raw), which the host shows live.
+# Afterwards the guest dumps its whole kernel log, and the host fails the run
+# on any BUG:/WARNING:/Oops/KASAN/kmemleak/lockdep/Call Trace/... line in it,
+# even if COMMAND succeeded.
+#
+# Exit status: COMMAND's, or 124 when the guest hung (timeout), 125 when the
+# guest died without a result (panic, WARN with panic_on_warn, crash), 126 when
+# COMMAND succeeded but the kernel log shows a problem.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+CACHE=${ZCBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zcbuf}
+LOCK=/tmp/zcbuf-qemu.lock
+
+# Lines of the guest kernel log that fail a run.
+BAD_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|kmemleak|possible circular locking|lockdep|Call Trace|general protection|Kernel panic|soft lockup|hard LOCKUP|blocked for more than|rcu_sched self-detected stall|rcu: INFO'
+
+kver=6.12 timeout_s=300 outdir= quiet=0 logfile= mem=1G icount=0
+extra_args=() files=() modules=()
+
+usage() { sed -n '4,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+say() { echo "qemu-run: $*" >&2; }
+
+while getopts "k:a:it:o:f:m:ql:M:h" opt; do
+	case $opt in
+	k) kver=$OPTARG ;;
+	a) extra_args+=("$OPTARG") ;;
+	i) icount=1 ;;
+	t) timeout_s=$OPTARG ;;
+	o) outdir=$OPTARG ;;
+	f) files+=("$OPTARG") ;;
+	m) modules+=("$OPTARG") ;;
+	q) quiet=1 ;;
+	l) logfile=$OPTARG ;;
+	M) mem=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || usage
+
+rel=$("$here/kver.sh" "$kver")
+vmlinux="$CACHE/vmlinux-$rel"
+if [ ! -s "$vmlinux" ]; then
+	"$here/setup.sh"
+	[ -s "$vmlinux" ] || { say "no $vmlinux (scripts/setup.sh did not make it)"; exit 2; }
+fi
+
+# One guest at a time on this machine, for the whole run (the staging
+# directory below is shared too).
+exec 9>"$LOCK"
+if ! flock -n 9; then
+	say "waiting for $LOCK (another guest is running)"
+	flock 9
+fi
+
+run="$top/build/qemu/$rel"
+stage="$run/root"
+rm -rf "$stage"
+mkdir -p "$stage/zcbuf" "$run"
+[ -n "$logfile" ] || logfile="$run/console.log"
+mkdir -p "$(dirname "$logfile")"
+serial="$run/ttyS1.log"
+rm -f "$serial" "$logfile"
+
+# --- initramfs -----------------------------------------------------------
+
+INIT_SCRIPT='#!/bin/busybox sh
+/bin/busybox --install -s
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t devpts devpts /dev/pts
+hostname zcbuf
+exec </dev/null >/dev/console 2>&1
+stty -F /dev/ttyS1 raw -echo
+exec 3>/dev/ttyS1
+echo "@@ZCBUF-START $(uname -r)" >&3
+cd /zcbuf
+sh /zcbuf/.cmd >&3 2>&3
+rc=$?
+echo "@@ZCBUF-RC $rc" >&3
+if [ -e /zcbuf/.want-out ]; then
+	echo "@@ZCBUF-OUT-BEGIN" >&3
+	tar -C /out -cf - . | gzip -1 | base64 >&3
+	echo "@@ZCBUF-OUT-END" >&3
+fi
+echo "@@ZCBUF-DMESG-BEGIN" >&3
+dmesg >&3
+echo "@@ZCBUF-DMESG-END" >&3
+sync
+b=$((rc & 127)); [ $rc -ne 0 ] && [ $b -eq 0 ] && b=1
+printf "\\$(printf %o $b)" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+poweroff -f
+'
+
+# A newc cpio member for /dev/console (char 5:1): the kernel opens it for
+# init's stdio before /init can mount devtmpfs, and cpio run as a normal user
+# cannot create device nodes.
+console_cpio() {
+	local name="dev/console" n
+	n=$((${#name} + 1))
+	hdr() { printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' "$@"; }
+	{
+		hdr 1 $((0040755)) 0 0 2 0 0 0 0 0 0 4 0; printf 'dev\0'; printf '\0\0'
+		hdr 2 $((0020600)) 0 0 1 0 0 0 0 5 1 $n 0; printf '%s\0' "$name"
+		printf '\0\0'
+		hdr 0 0 0 0 1 0 0 0 0 0 0 11 0; printf 'TRAILER!!!\0'
+		printf '\0\0\0'
+	}
+}
+
+base_cpio() {
+	local bb=/bin/busybox key dir
+	[ -x "$bb" ] || { say "$bb missing (package busybox-static)"; exit 2; }
+	file -b "$bb" 2>/dev/null | grep -q dynamically &&
+		{ say "$bb is dynamically linked: install busybox-static"; exit 2; }
+	key=$({ stat -c '%s %Y' "$bb"; echo "$INIT_SCRIPT"; } | sha256sum | cut -c1-16)
+	base="$CACHE/initramfs/base-$key.cpio"
+	[ -s "$base" ] && return 0
+	mkdir -p "$CACHE/initramfs"
+	dir=$(mktemp -d "$CACHE/initramfs/.base.XXXXXX")
+	mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,out,root,etc,lib/modules}
+	cp "$bb" "$dir/bin/busybox"
+	printf '%s' "$INIT_SCRIPT" >"$dir/init"
+	chmod 755 "$dir/init"
+	(cd "$dir" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) >"$base.tmp"
+	mv "$base.tmp" "$base"
+	rm -rf "$dir"
+}
+
+add_file() {
+	local spec=$1 src dst
+	src=${spec%%:*}
+	if [ "$src" != "$spec" ]; then dst=${spec#*:}; else dst=/zcbuf/$(basename "$src"); fi
+	[ -e "$src" ] || { say "-f $src: no such file"; exit 2; }
+	mkdir -p "$stage$(dirname "$dst")"
+	cp -aL "$src" "$stage$dst"
+}
+
+add_modules() {
+	local m line path dest
+	local moddir="/lib/modules/$rel"
+	[ -r "$moddir/modules.dep" ] || { say "no $moddir/modules.dep (kernel package missing?)"; exit 2; }
+	mkdir -p "$stage$moddir"
+	for f in modules.order modules.builtin modules.builtin.modinfo; do
+		[ -e "$moddir/$f" ] && cp "$moddir/$f" "$stage$moddir/"
+	done
+	for m in "${modules[@]}"; do
+		modprobe -S "$rel" --show-depends "$m" >"$run/deps" 2>&1 ||
+			{ say "-m $m: $(cat "$run/deps")"; exit 2; }
+		while read -r kind path _; do
+			[ "$kind" = insmod ] || continue
+			dest="$stage${path%.xz}"
+			dest=${dest%.zst}
+			[ -e "$dest" ] && continue
+			mkdir -p "$(dirname "$dest")"
+			case $path in
+			*.xz)  xz -dc "$path" >"$dest" ;;
+			*.zst) zstd -dcq "$path" >"$dest" ;;
+			*)     cp "$path" "$dest" ;;
+			esac
+		done <"$run/deps"
+	done
+	depmod -b "$stage" "$rel"
+}
+
+base_cpio
+for f in ${files[@]+"${files[@]}"}; do add_file "$f"; done
+[ ${#modules[@]} -eq 0 ] || add_modules
+printf '%s\n' "$*" >"$stage/zcbuf/.cmd"
+[ -z "$outdir" ] || : >"$stage/zcbuf/.want-out"
+initrd="$run/initrd.cpio"
+{
+	console_cpio
+	cat "$base"
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
+} >"$initrd"
+
+# --- boot ----------------------------------------------------------------
+
+cmdline="console=ttyS0 loglevel=5 panic=-1 oops=panic panic_on_warn=1"
+[ ${#extra_args[@]} -eq 0 ] || cmdline="$cmdline ${extra_args[*]}"
+if [ "$icount" = 1 ]; then
+	accel=(-accel tcg -icount shift=0)
+else
+	accel=(-accel tcg,thread=multi)
+fi
+qemu=(qemu-system-x86_64 -nographic -no-reboot -m "$mem" -smp 2 -cpu max
+	"${accel[@]}" -nic none -kernel "$vmlinux" -initrd "$initrd"
+	-append "$cmdline" -serial mon:stdio -serial "file:$serial"
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+echo "${qemu[*]}" >"$run/qemu.cmd"
+say "booting $rel${extra_args[*]:+ with ${extra_args[*]}}$([ $icount = 1 ] && echo ' (icount)'): $*"
+
+# Show the command's output (ttyS1) live, without the bulk sections.
+: >"$serial"
+show_serial() {
+	tail -n +1 -s 0.2 --pid="$1" -f "$serial" 2>/dev/null | awk '
+		/^@@ZCBUF-(OUT|DMESG)-BEGIN/ { skip = 1; next }
+		/^@@ZCBUF-(OUT|DMESG)-END/   { skip = 0; next }
+		/^@@ZCBUF-/ { next }
+		!skip { print; fflush() }'
+}
+
+t0=$(date +%s.%N)
+rm -f "$run/qemu.status"
+set +e
+{
+	timeout -k 5 "$timeout_s" "${qemu[@]}" </dev/null 2>"$run/qemu.stderr"
+	echo $? >"$run/qemu.status"
+} | tr -d '\r' | { if [ $quiet = 1 ]; then cat >"$logfile"; else tee "$logfile"; fi; } &
+qpid=$!
+show_serial $qpid
+wait $qpid
+set -e
+t1=$(date +%s.%N)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+
+# isa-debug-exit makes QEMU exit with (v << 1) | 1; a panic (panic=-1 with
+# -no-reboot) exits 0, and timeout(1) gives 124 (137 after its KILL).
+qstatus=$(cat "$run/qemu.status" 2>/dev/null || echo 255)
+rc_line=$(grep -a '^@@ZCBUF-RC ' "$serial" | tail -n 1 || true)
+status=ok
+if [ "$qstatus" = 124 ] || [ "$qstatus" = 137 ]; then
+	status=timeout
+elif [ -z "$rc_line" ] || [ $((qstatus & 1)) = 0 ]; then
+	if grep -aq 'Kernel panic' "$logfile"; then status=panic; else status=died; fi
+fi
+
+# Scan the whole kernel log: the dmesg dump from ttyS1 plus the console
+# (which alone survives a panic or a hang).
+sed -n '/^@@ZCBUF-DMESG-BEGIN/,/^@@ZCBUF-DMESG-END/p' "$serial" | sed '1d;$d' >"$run/dmesg.log"
+bad=$(cat "$run/dmesg.log" "$logfile" | grep -aE "$BAD_RE" | head -n 20 || true)
+
+if [ -n "$outdir" ] && [ $status = ok ]; then
+	rm -rf "$outdir"
+	mkdir -p "$outdir"
+	if ! sed -n '/^@@ZCBUF-OUT-BEGIN/,/^@@ZCBUF-OUT-END/p' "$serial" | sed '1d;$d' |
+		base64 -d | tar -xz -C "$outdir"; then
+		say "FAIL: could not unpack the guest's /out into $outdir"
+		status=died
+	fi
+fi
+
+if [ -s "$run/qemu.stderr" ]; then
+	grep -v '^$' "$run/qemu.stderr" | sed 's/^/qemu-run: qemu: /' >&2 || true
+fi
+
+case $status in
+timeout)
+	say "FAIL: guest hung: killed after ${timeout_s} s ($rel); console: $logfile"
+	exit 124 ;;
+panic|died)
+	say "FAIL: guest died without a result ($status, QEMU exit $qstatus) after ${secs} s ($rel); console: $logfile"
+	[ -z "$bad" ] || { echo "$bad" | sed 's/^/qemu-run:   /' >&2; }
+	tail -n 30 "$logfile" | sed 's/^/qemu-run:   | /' >&2
+	exit 125 ;;
+esac
+
+rc=${rc_line#@@ZCBUF-RC }
+if [ -n "$bad" ]; then
+	say "FAIL: the guest kernel log has problems ($rel); full log: $run/dmesg.log"
+	echo "$bad" | sed 's/^/qemu-run:   /' >&2
+	[ "$rc" != 0 ] || rc=126
+	exit "$rc"
+fi
+say "$rel: command exited $rc after ${secs} s${outdir:+, /out in $outdir}"
+exit "$rc"
