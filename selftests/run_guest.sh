@@ -1,0 +1,153 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the QEMU guest (busybox sh), from the directory holding the
+# test binaries, settings and this script:
+#   insmod zcbuf.ko, run every test program, rmmod zcbuf, report.
+#
+# usage: run_guest.sh [-m path/to/zcbuf.ko] [TEST...]   (default: every
+#        executable in this directory except this script)
+#
+# Output follows the kselftest runner: a top-level KTAP with one line per
+# program, the program's own KTAP indented with "# ". After each program one
+# line "# zcbuf: NAME: pass:P fail:F skip:S exit:RC", at the end one line
+# "# zcbuf-totals: pass:P fail:F skip:S", which the host sums. Passes and
+# skips are test cases; insmod and rmmod add a failure only when they fail.
+# A program that crashes, times out, exits non-zero, or leaves
+# BUG:/WARNING:/... in the kernel log after its /dev/kmsg marker counts as
+# (at least) one failure. Exit status: 0 only when nothing failed.
+
+dir=$(cd "$(dirname "$0")" && pwd)
+module=
+while getopts "m:" opt; do
+	case $opt in
+	m) module=$OPTARG ;;
+	*) echo "usage: $0 [-m zcbuf.ko] [TEST...]" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ -n "$module" ] || for m in "$dir/zcbuf.ko" "$dir/../zcbuf.ko" /zcbuf/zcbuf.ko; do
+	[ -e "$m" ] && { module=$m; break; }
+done
+
+BAD_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|kmemleak|possible circular locking|lockdep|Call Trace|general protection|soft lockup|blocked for more than'
+
+timeout_s=45
+[ -r "$dir/settings" ] && timeout_s=$(sed -n 's/^timeout=//p' "$dir/settings")
+
+if [ $# -eq 0 ]; then
+	for f in "$dir"/*; do
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		case ${f##*/} in run_guest.sh|*.sh|*.ko|settings) continue ;; esac
+		set -- "$@" "${f##*/}"
+	done
+fi
+
+tp=0 tf=0 ts=0
+kmsg() { echo "$*" >/dev/kmsg 2>/dev/null; }
+
+echo "TAP version 13"
+echo "1..$(($# + 2))"
+echo "# timeout set to $timeout_s"
+echo "# kernel $(uname -r): $(cat /proc/cmdline)"
+n=0
+
+# 1: load the module
+n=$((n + 1))
+kmsg "zcbuf-selftest: start insmod"
+if [ -z "$module" ]; then
+	echo "# zcbuf.ko not found"
+	echo "not ok $n selftests: zcbuf: insmod"
+	tf=$((tf + 1))
+elif out=$(insmod "$module" 2>&1) && [ -e /dev/zcbuf ]; then
+	echo "# insmod $module: /dev/zcbuf $(ls -l /dev/zcbuf | cut -d' ' -f1)"
+	echo "ok $n selftests: zcbuf: insmod"
+else
+	echo "# insmod $module failed: $out"
+	[ -e /dev/zcbuf ] || echo "# /dev/zcbuf does not exist"
+	echo "not ok $n selftests: zcbuf: insmod"
+	tf=$((tf + 1))
+fi
+
+for t in "$@"; do
+	n=$((n + 1))
+	echo "# selftests: zcbuf: $t"
+	kmsg "zcbuf-selftest: start $t"
+	log=/tmp/$t.out
+	rcfile=/tmp/$t.rc
+	# The program's output streams live, indented; its status survives
+	# the pipe through a file.
+	{ timeout -k 5 "$timeout_s" "$dir/$t" 2>&1; echo $? >"$rcfile"; } |
+		tee "$log" | awk '{ print "# " $0; fflush() }'
+	rc=$(cat "$rcfile" 2>/dev/null || echo 255)
+	kmsg "zcbuf-selftest: end $t"
+
+	# Totals line of kselftest_harness / ksft_print_cnts:
+	# "# Totals: pass:X fail:Y xfail:A xpass:B skip:C error:D"
+	tot=$(grep '^# Totals: ' "$log" | tail -n 1)
+	if [ -n "$tot" ]; then
+		get() { echo "$tot" | sed -n "s/.* $1:\([0-9]*\).*/\1/p"; }
+		p=$(( $(get pass) + $(get xfail) ))
+		f=$(( $(get fail) + $(get xpass) + $(get error) ))
+		s=$(get skip)
+	else
+		# No totals: the program crashed or is not a harness test;
+		# count its top-level KTAP lines.
+		p=$(grep -cE '^ok [0-9]+' "$log")
+		s=$(grep -cE '^ok [0-9]+ .*# *SKIP' "$log")
+		p=$((p - s))
+		f=$(grep -cE '^not ok [0-9]+' "$log")
+	fi
+	why=
+	case $rc in
+	0) ;;
+	4) [ $((p + f + s)) -gt 0 ] || s=1 ;;	# KSFT_SKIP for the whole program
+	124|143) why="timed out after ${timeout_s} s" ;;
+	*) why="exit status $rc" ;;
+	esac
+	if [ -n "$why" ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	[ -z "$why" ] || echo "# $t: $why"
+	klog=$(dmesg | sed -n "/zcbuf-selftest: start $t\$/,/zcbuf-selftest: end $t\$/p" |
+		grep -E "$BAD_RE")
+	if [ -n "$klog" ]; then
+		echo "# $t: kernel log shows a problem:"
+		echo "$klog" | sed 's/^/#   /'
+		f=$((f + 1))
+	fi
+	echo "# zcbuf: $t: pass:$p fail:$f skip:$s exit:$rc"
+	if [ "$f" -gt 0 ]; then
+		echo "not ok $n selftests: zcbuf: $t${why:+ # $why}"
+	elif [ "$p" -eq 0 ] && [ "$s" -gt 0 ]; then
+		echo "ok $n selftests: zcbuf: $t # SKIP"
+	else
+		echo "ok $n selftests: zcbuf: $t"
+	fi
+	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
+done
+
+# last: unload, which must succeed once every test has closed its fds
+n=$((n + 1))
+kmsg "zcbuf-selftest: start rmmod"
+if [ -z "$module" ] || ! grep -q '^zcbuf ' /proc/modules; then
+	echo "not ok $n selftests: zcbuf: rmmod # module not loaded"
+	tf=$((tf + 1))
+elif out=$(rmmod zcbuf 2>&1) && [ ! -e /dev/zcbuf ]; then
+	echo "ok $n selftests: zcbuf: rmmod"
+else
+	echo "# rmmod zcbuf failed: $out"
+	grep '^zcbuf ' /proc/modules | sed 's/^/# /'
+	echo "not ok $n selftests: zcbuf: rmmod"
+	tf=$((tf + 1))
+fi
+kmsg "zcbuf-selftest: end rmmod"
+klog=$(dmesg | sed -n '/zcbuf-selftest: start rmmod$/,$p' | grep -E "$BAD_RE")
+if [ -n "$klog" ]; then
+	echo "# rmmod: kernel log shows a problem:"
+	echo "$klog" | sed 's/^/#   /'
+	tf=$((tf + 1))
+fi
+
+echo "# zcbuf-totals: pass:$tp fail:$tf skip:$ts"
+[ "$tf" -eq 0 ]
