@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: for each kernel (6.1, 6.12) build the module with W=1 (any
+# warning fails), build the selftests, then boot twice (normal and
+# swiotlb=force), insmod, run every selftest, rmmod and scan the kernel log.
+# Prints the KTAP of every run and, last, "N passed, N failed[, N skipped]".
+#
+# Environment:
+#   ZCBUF_CHECK_KERNELS   kernels to test (default "6.1 6.12")
+#   ZCBUF_CHECK_BOOTS     kernel command lines, comma separated; "-" is a plain
+#                         boot (default "-,swiotlb=force")
+#   ZCBUF_CHECK_TIMEOUT   seconds per boot before the guest counts as hung
+#                         (default 900)
+#   ZCBUF_CHECK_MODULES   Debian kernel modules put in the guest for
+#                         modprobe (default "vivid vgem")
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cd "$top" || exit 1
+
+kernels=${ZCBUF_CHECK_KERNELS:-6.1 6.12}
+IFS=, read -r -a boots <<<"${ZCBUF_CHECK_BOOTS:--,swiotlb=force}"
+timeout_s=${ZCBUF_CHECK_TIMEOUT:-900}
+guest_modules=${ZCBUF_CHECK_MODULES-vivid vgem}
+out=build/check
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+hdr() { printf '\n==== %s ====\n' "$*"; }
+
+"$here/setup.sh" || { echo "check: setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+rm -rf "$out"
+mkdir -p "$out"
+pass=0 fail=0 skip=0
+timings=()
+problems=()
+
+t=$(now)
+hdr "userland: library, apps, selftests"
+if ! make --no-print-directory -j2 userlib apps selftests; then
+	problems+=("userland build failed")
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+timings+=("userland build: $(since "$t") s")
+
+# Both module builds first (in parallel: they do not share a directory), so
+# a build problem shows before any boot.
+declare -A built
+t=$(now)
+for k in $kernels; do
+	make --no-print-directory KVER="$k" module-strict >"$out/module-$k.log" 2>&1 &
+	eval "mpid_${k//./_}=$!"
+done
+for k in $kernels; do
+	pid_var="mpid_${k//./_}"
+	hdr "module W=1 for $k ($("$here/kver.sh" "$k"))"
+	if wait "${!pid_var}"; then
+		built[$k]=1
+		grep -vE '^make\[[0-9]+\]: (Entering|Leaving)' "$out/module-$k.log"
+	else
+		cat "$out/module-$k.log"
+		problems+=("$k: module build failed or printed warnings")
+		fail=$((fail + 1))
+	fi
+done
+timings+=("module builds ($kernels): $(since "$t") s")
+
+mods=()
+for m in $guest_modules; do mods+=(-m "$m"); done
+
+for k in $kernels; do
+	[ -n "${built[$k]:-}" ] || continue
+	rel=$("$here/kver.sh" "$k")
+	ko="build/$rel/src/kmod/zcbuf.ko"
+	for b in "${boots[@]}"; do
+		args=()
+		name=$k
+		if [ "$b" != - ]; then
+			args=(-a "$b")
+			name="$k-${b//[^A-Za-z0-9_.=-]/_}"
+		fi
+		hdr "$rel${args[*]:+ ${b}}: selftests"
+		t=$(now)
+		"$here/qemu-run.sh" -q -k "$k" "${args[@]}" -t "$timeout_s" \
+			-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
+			-f "$ko:/zcbuf/zcbuf.ko" -f build/selftests:/zcbuf/selftests \
+			-- sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko 2>&1 |
+			tee "$out/$name.out"
+		qrc=${PIPESTATUS[0]}
+		timings+=("boot $rel${args[*]:+ $b}: $(since "$t") s (exit $qrc)")
+		tot=$(grep -a '^# zcbuf-totals: ' "$out/$name.out" | tail -n 1)
+		if [ -n "$tot" ]; then
+			p=$(sed 's/.*pass:\([0-9]*\).*/\1/' <<<"$tot")
+			f=$(sed 's/.*fail:\([0-9]*\).*/\1/' <<<"$tot")
+			s=$(sed 's/.*skip:\([0-9]*\).*/\1/' <<<"$tot")
+		else
+			p=0 s=0 f=1
+			problems+=("$name: the run did not complete (exit $qrc)")
+		fi
+		if [ "$qrc" != 0 ] && [ "$f" = 0 ]; then
+			f=1
+			problems+=("$name: guest run failed (exit $qrc): see above")
+		elif [ "$f" != 0 ] && [ -n "$tot" ]; then
+			problems+=("$name: $f failure(s)")
+		fi
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	done
+done
+
+hdr "summary"
+printf '%s\n' "${timings[@]}"
+[ ${#problems[@]} -eq 0 ] || printf 'FAILED: %s\n' "${problems[@]}"
+echo "logs: $out/"
+echo "$pass passed, $fail failed$([ "$skip" = 0 ] || echo ", $skip skipped")"
+[ "$fail" = 0 ]
