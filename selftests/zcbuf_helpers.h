@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Raw-ioctl helpers shared by the zcbuf_*.c kselftests.
+ *
+ * Every helper returns 0 (or a value) on success and -errno on failure, so a
+ * test reads ASSERT_EQ(-EINVAL, zc_free(fd, 99)).  No libzcbuf on purpose:
+ * these tests check the ABI itself, byte for byte.
+ */
+#ifndef ZCBUF_HELPERS_H
+#define ZCBUF_HELPERS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <linux/zcbuf.h>
+
+#define ZCBUF_DEV	"/dev/zcbuf"
+
+/* The same command with another argument size (struct-size extensibility). */
+#define ZC_IOC_RESIZE(cmd, size) \
+	_IOC(_IOC_DIR(cmd), _IOC_TYPE(cmd), _IOC_NR(cmd), (size))
+
+static inline int zc_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+/* fd, or -errno (-ENOENT when the module is not loaded). */
+static inline int zc_open(void)
+{
+	int fd = open(ZCBUF_DEV, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static inline int zc_info(int fd, struct zcbuf_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	return zc_ioctl(fd, ZCBUF_IOC_INFO, info);
+}
+
+static inline int zc_alloc(int fd, uint64_t size, uint32_t count,
+			   uint32_t flags, uint32_t *first)
+{
+	struct zcbuf_alloc req = { .size = size, .count = count, .flags = flags };
+	int ret = zc_ioctl(fd, ZCBUF_IOC_ALLOC, &req);
+
+	if (!ret && first)
+		*first = req.first_index;
+	return ret;
+}
+
+static inline int zc_free(int fd, uint32_t index)
+{
+	struct zcbuf_free req = { .index = index };
+
+	return zc_ioctl(fd, ZCBUF_IOC_FREE, &req);
+}
+
+static inline int zc_query(int fd, uint32_t index, struct zcbuf_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->index = index;
+	return zc_ioctl(fd, ZCBUF_IOC_QUERY, q);
+}
+
+/* The new DMA-buf fd, or -errno. */
+static inline int zc_export(int fd, uint32_t index, uint32_t flags)
+{
+	struct zcbuf_export req = { .index = index, .flags = flags, .fd = -1 };
+	int ret = zc_ioctl(fd, ZCBUF_IOC_EXPORT, &req);
+
+	return ret ? ret : req.fd;
+}
+
+static inline int zc_import(int fd, int dmabuf_fd, uint32_t *index,
+			    uint64_t *size)
+{
+	struct zcbuf_import req = { .fd = dmabuf_fd };
+	int ret = zc_ioctl(fd, ZCBUF_IOC_IMPORT, &req);
+
+	if (!ret && index)
+		*index = req.index;
+	if (!ret && size)
+		*size = req.size;
+	return ret;
+}
+
+static inline int zc_sync(int fd, uint32_t index, uint32_t flags,
+			  uint64_t offset, uint64_t length)
+{
+	struct zcbuf_sync req = {
+		.index = index, .flags = flags, .offset = offset, .length = length,
+	};
+
+	return zc_ioctl(fd, ZCBUF_IOC_SYNC, &req);
+}
+
+/* mmap() returning the address, or NULL with errno set. */
+static inline void *zc_mmap(int fd, size_t len, int prot, int flags,
+			    uint64_t offset)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, (off_t)offset);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* -errno of a mmap() that is expected to fail, 0 if it succeeded. */
+static inline int zc_mmap_err(int fd, size_t len, int prot, int flags,
+			      uint64_t offset)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, (off_t)offset);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	munmap(p, len);
+	return 0;
+}
+
+/* Map a buffer of the context whole (shared, read-write). */
+static inline void *zc_map_buffer(int fd, uint32_t index, size_t *size)
+{
+	struct zcbuf_query q;
+
+	if (zc_query(fd, index, &q))
+		return NULL;
+	if (size)
+		*size = q.size;
+	return zc_mmap(fd, q.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       q.offset);
+}
+
+/* A byte pattern that differs per seed and per position. */
+static inline uint8_t zc_pattern_byte(uint32_t seed, size_t i)
+{
+	uint32_t x = (uint32_t)(i / 4) * 2654435761u + seed * 40503u + 1;
+
+	return (uint8_t)(x >> (8 * (i % 4)));
+}
+
+static inline void zc_fill(void *p, size_t len, uint32_t seed)
+{
+	uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = zc_pattern_byte(seed, i);
+}
+
+/* Offset of the first byte that differs from the pattern, or -1. */
+static inline long zc_check(const void *p, size_t len, uint32_t seed)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != zc_pattern_byte(seed, i))
+			return (long)i;
+	return -1;
+}
+
+/* Offset of the first non-zero byte, or -1. */
+static inline long zc_check_zero(const void *p, size_t len)
+{
+	const uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i])
+			break;
+	for (i *= 8; i < len; i++)
+		if (((const uint8_t *)p)[i])
+			return (long)i;
+	return -1;
+}
+
+#endif /* ZCBUF_HELPERS_H */
