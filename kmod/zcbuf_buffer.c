@@ -276,18 +276,34 @@ void zcbuf_buffer_sync_range(struct zcbuf_buffer *buf, size_t offset,
 }
 
 /**
- * zcbuf_buffer_revoke_mappings() - zap every user mapping of the buffer
+ * zcbuf_buffer_revoke_cpu() - take the buffer away from user space
  * @buf: the buffer
  *
- * The next access faults and goes through zcbuf_vm_fault() again.
+ * Zaps every user mapping of every DMA-buf of the buffer; until
+ * zcbuf_buffer_restore_cpu(), a touch raises SIGBUS.  Used while a device
+ * owns the buffer in strict mode.
  */
-void zcbuf_buffer_revoke_mappings(struct zcbuf_buffer *buf)
+void zcbuf_buffer_revoke_cpu(struct zcbuf_buffer *buf)
 {
 	struct zcbuf_export *exp;
 
 	mutex_lock(&buf->lock);
+	buf->cpu_revoked = true;
 	list_for_each_entry(exp, &buf->exports, node)
 		unmap_mapping_range(exp->dmabuf->file->f_mapping, 0, 0, 1);
+	mutex_unlock(&buf->lock);
+}
+
+/**
+ * zcbuf_buffer_restore_cpu() - give the buffer back to user space
+ * @buf: the buffer
+ *
+ * The next touch of a mapping faults the pages back in.
+ */
+void zcbuf_buffer_restore_cpu(struct zcbuf_buffer *buf)
+{
+	mutex_lock(&buf->lock);
+	buf->cpu_revoked = false;
 	mutex_unlock(&buf->lock);
 }
 
@@ -398,18 +414,37 @@ static int zcbuf_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
 
 static vm_fault_t zcbuf_vm_fault(struct vm_fault *vmf)
 {
-	struct zcbuf_export *exp = vmf->vma->vm_private_data;
+	struct vm_area_struct *vma = vmf->vma;
+	struct zcbuf_export *exp = vma->vm_private_data;
 	struct zcbuf_buffer *buf = exp->buf;
-	int ret;
+	unsigned long num = vma_pages(vma);
+	vm_fault_t ret = VM_FAULT_NOPAGE;
+	int err;
 
 	if (vmf->pgoff >= buf->npages)
 		return VM_FAULT_SIGBUS;
 
-	ret = vm_insert_page(vmf->vma, vmf->address, buf->pages[vmf->pgoff]);
-	/* -EBUSY: another thread mapped the page first. */
-	if (ret && ret != -EBUSY)
-		return vmf_error(ret);
-	return VM_FAULT_NOPAGE;
+	/* Under buf->lock, so that a revoke either sees our PTEs or we see it. */
+	mutex_lock(&buf->lock);
+	if (buf->cpu_revoked) {
+		ret = VM_FAULT_SIGBUS;
+		goto unlock;
+	}
+
+	/*
+	 * Map the whole VMA at once: one fault per mapping (and per revoke),
+	 * not one per page.  This stops at the first page already present;
+	 * the faulting page is then inserted alone (-EBUSY: already there).
+	 */
+	if (vma->vm_pgoff < buf->npages && num <= buf->npages - vma->vm_pgoff)
+		vm_insert_pages(vma, vma->vm_start, buf->pages + vma->vm_pgoff,
+				&num);
+	err = vm_insert_page(vma, vmf->address, buf->pages[vmf->pgoff]);
+	if (err && err != -EBUSY)
+		ret = vmf_error(err);
+unlock:
+	mutex_unlock(&buf->lock);
+	return ret;
 }
 
 static const struct vm_operations_struct zcbuf_vm_ops = {
@@ -427,13 +462,16 @@ static int zcbuf_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 
-	/* MIXEDMAP, not PFNMAP: real pages that get_user_pages can take. */
+	/*
+	 * MIXEDMAP, not PFNMAP: real pages that get_user_pages can take.  No
+	 * ->page_mkwrite either: write-notify would make the mapping refuse
+	 * FOLL_LONGTERM pins (io_uring fixed buffers).  Pages are inserted at
+	 * the first fault, once the VMA is visible to a revoke.
+	 */
 	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &zcbuf_vm_ops;
 	vma->vm_private_data = exp;
-
-	/* Populate now; zcbuf_vm_fault() refills after a revoke. */
-	return vm_map_pages(vma, exp->buf->pages, exp->buf->npages);
+	return 0;
 }
 
 static int zcbuf_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)

@@ -23,12 +23,14 @@
  * @contig: @pages are physically contiguous
  * @resv: reservation object shared by every DMA-buf of this buffer, so that a
  *	fence added through one export is seen through all of them
- * @lock: protects @attachments, @exports, @vaddr and @vmap_count
+ * @lock: protects @attachments, @exports, @vaddr, @vmap_count and
+ *	@cpu_revoked; held across the insertion of pages into user mappings
  * @attachments: struct zcbuf_attachment of every device attached to any
  *	DMA-buf of this buffer
  * @exports: struct zcbuf_export_node of every live DMA-buf of this buffer
  * @vaddr: kernel mapping while @vmap_count > 0
  * @vmap_count: number of vmap()s outstanding
+ * @cpu_revoked: user mappings are zapped and may not fault pages back in
  */
 struct zcbuf_buffer {
 	struct kref kref;
@@ -43,6 +45,7 @@ struct zcbuf_buffer {
 	struct list_head exports;
 	void *vaddr;
 	unsigned int vmap_count;
+	bool cpu_revoked;
 };
 
 struct zcbuf_buffer *zcbuf_buffer_create(size_t size, bool contig);
@@ -50,6 +53,7 @@ void zcbuf_buffer_put(struct zcbuf_buffer *buf);
 struct dma_buf *zcbuf_buffer_export(struct zcbuf_buffer *buf, int flags);
 void zcbuf_buffer_sync_range(struct zcbuf_buffer *buf, size_t offset,
 			     size_t len, bool for_cpu);
-void zcbuf_buffer_revoke_mappings(struct zcbuf_buffer *buf);
+void zcbuf_buffer_revoke_cpu(struct zcbuf_buffer *buf);
+void zcbuf_buffer_restore_cpu(struct zcbuf_buffer *buf);
 
 #endif /* _ZCBUF_BUFFER_H */

@@ -6,6 +6,7 @@
 #ifndef _ZCBUF_COMPAT_H
 #define _ZCBUF_COMPAT_H
 
+#include <linux/dma-buf.h>
 #include <linux/eventfd.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -35,5 +36,27 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 	vma->vm_flags |= flags;
 }
 #endif
+
+/* 6.2 moved dma_buf_vmap() under the reservation lock, with an _unlocked
+ * variant for callers that do not hold it. */
+static inline int zcbuf_dma_buf_vmap(struct dma_buf *dmabuf,
+				     struct iosys_map *map)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	return dma_buf_vmap_unlocked(dmabuf, map);
+#else
+	return dma_buf_vmap(dmabuf, map);
+#endif
+}
+
+static inline void zcbuf_dma_buf_vunmap(struct dma_buf *dmabuf,
+					struct iosys_map *map)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	dma_buf_vunmap_unlocked(dmabuf, map);
+#else
+	dma_buf_vunmap(dmabuf, map);
+#endif
+}
 
 #endif /* _ZCBUF_COMPAT_H */

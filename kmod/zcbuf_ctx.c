@@ -24,7 +24,7 @@
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
 
-struct zcbuf_ctx *zcbuf_ctx_create(void)
+struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops)
 {
 	struct zcbuf_ctx *ctx;
 
@@ -34,11 +34,14 @@ struct zcbuf_ctx *zcbuf_ctx_create(void)
 
 	mutex_init(&ctx->lock);
 	xa_init(&ctx->slots);
+	zcbuf_queue_init(&ctx->queue, ops);
 	return ctx;
 }
 
+/* The slot must be out of the table and in ZCBUF_STATE_USER. */
 static void zcbuf_slot_destroy(struct zcbuf_slot *slot)
 {
+	zcbuf_queue_detach_slot(slot);
 	dma_buf_put(slot->dmabuf);
 	kfree(slot);
 }
@@ -48,6 +51,8 @@ void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
 	struct zcbuf_slot *slot;
 	unsigned long index;
 
+	/* Stops the device and returns every buffer to ZCBUF_STATE_USER. */
+	zcbuf_queue_release(ctx);
 	xa_for_each(&ctx->slots, index, slot)
 		zcbuf_slot_destroy(slot);
 	xa_destroy(&ctx->slots);
@@ -56,7 +61,7 @@ void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
 }
 
 /* Look up a slot; ctx->lock held.  Bad indices are EINVAL. */
-static struct zcbuf_slot *zcbuf_slot_find(struct zcbuf_ctx *ctx, u32 index)
+struct zcbuf_slot *zcbuf_slot_find(struct zcbuf_ctx *ctx, u32 index)
 {
 	lockdep_assert_held(&ctx->lock);
 	return xa_load(&ctx->slots, index);
@@ -180,7 +185,7 @@ int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
 		mutex_unlock(&ctx->lock);
 		return -EINVAL;
 	}
-	if (slot->state != ZCBUF_STATE_USER) {
+	if (zcbuf_queue_slot_state(ctx, slot) != ZCBUF_STATE_USER) {
 		mutex_unlock(&ctx->lock);
 		return -EBUSY;
 	}
@@ -212,7 +217,7 @@ int zcbuf_ioctl_query(struct zcbuf_ctx *ctx, void *arg,
 	req->flags = slot->flags;
 	req->size = slot->size;
 	req->offset = (u64)index << ZCBUF_OFFSET_SHIFT;
-	req->state = slot->state;
+	req->state = zcbuf_queue_slot_state(ctx, slot);
 	mutex_unlock(&ctx->lock);
 	return 0;
 }

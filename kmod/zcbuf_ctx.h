@@ -5,11 +5,17 @@
 #ifndef _ZCBUF_CTX_H
 #define _ZCBUF_CTX_H
 
+#include <linux/dma-direction.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
+#include "zcbuf_backend.h"
+#include "zcbuf_queue.h"
+
 struct dma_buf;
+struct dma_buf_attachment;
+struct sg_table;
 struct vm_area_struct;
 struct zcbuf_buffer;
 
@@ -38,7 +44,12 @@ extern struct zcbuf_limits zcbuf_limits;
  * @dmabuf: the DMA-buf; the slot holds one reference on it
  * @buf: for buffers allocated here, the buffer behind @dmabuf (kept alive by
  *	the reference on @dmabuf); NULL for imported DMA-bufs
- * @state: ZCBUF_STATE_*, under ctx->lock
+ * @state: ZCBUF_STATE_*, under ctx->queue.qlock
+ * @attach: the device's attachment to @dmabuf, made at the first QBUF and
+ *	kept until the slot goes or the direction changes (under ctx->lock)
+ * @sgt: @attach mapped for the device in direction @dir (under ctx->lock)
+ * @dir: direction of @sgt
+ * @dbuf: the buffer as the device sees it while queued
  */
 struct zcbuf_slot {
 	u32 index;
@@ -47,6 +58,10 @@ struct zcbuf_slot {
 	struct dma_buf *dmabuf;
 	struct zcbuf_buffer *buf;
 	u32 state;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	enum dma_data_direction dir;
+	struct zcbuf_dev_buf dbuf;
 };
 
 /**
@@ -58,6 +73,7 @@ struct zcbuf_slot {
  * @next_index: index of the next buffer created; indices are never reused
  * @nr_slots: number of entries in @slots
  * @total_size: bytes of the buffers allocated (not imported) here
+ * @queue: the queue to the device (see its own locking rules)
  */
 struct zcbuf_ctx {
 	struct mutex lock;
@@ -65,6 +81,7 @@ struct zcbuf_ctx {
 	u32 next_index;
 	u32 nr_slots;
 	u64 total_size;
+	struct zcbuf_queue queue;
 };
 
 /**
@@ -78,7 +95,8 @@ struct zcbuf_fd_pending {
 	struct file *file;
 };
 
-struct zcbuf_ctx *zcbuf_ctx_create(void);
+struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops);
+struct zcbuf_slot *zcbuf_slot_find(struct zcbuf_ctx *ctx, u32 index);
 void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx);
 int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma);
 

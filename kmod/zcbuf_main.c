@@ -4,7 +4,8 @@
  *
  * This file is the module and the character device: /dev/zcbuf, its file
  * operations and the ioctl dispatcher.  Buffers are in zcbuf_buffer.c, the
- * per-open context and its buffer ioctls in zcbuf_ctx.c.
+ * per-open context and its buffer ioctls in zcbuf_ctx.c, the queue to the
+ * device in zcbuf_queue.c and the simulated device in zcbuf_sim*.c.
  *
  * The ABI is <linux/zcbuf.h> (uapi/ in the source tree).
  */
@@ -21,6 +22,8 @@
 
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
+#include "zcbuf_sim.h"
+#include "zcbuf_queue.h"
 
 static unsigned int max_buffers = 64;
 module_param(max_buffers, uint, 0444);
@@ -45,7 +48,7 @@ static int zcbuf_open(struct inode *inode, struct file *file)
 {
 	struct zcbuf_ctx *ctx;
 
-	ctx = zcbuf_ctx_create();
+	ctx = zcbuf_ctx_create(&zcbuf_sim_ops);
 	if (!ctx)
 		return -ENOMEM;
 	file->private_data = ctx;
@@ -63,6 +66,17 @@ static int zcbuf_mmap(struct file *file, struct vm_area_struct *vma)
 	return zcbuf_ctx_mmap(file->private_data, vma);
 }
 
+static __poll_t zcbuf_poll(struct file *file, poll_table *wait)
+{
+	return zcbuf_queue_poll(file->private_data, file, wait);
+}
+
+static ssize_t zcbuf_read(struct file *file, char __user *ubuf, size_t len,
+			  loff_t *ppos)
+{
+	return zcbuf_queue_read(file->private_data, file, ubuf, len);
+}
+
 static int zcbuf_ioctl_info(struct zcbuf_ctx *ctx, void *arg,
 			    struct zcbuf_fd_pending *pending)
 {
@@ -70,7 +84,8 @@ static int zcbuf_ioctl_info(struct zcbuf_ctx *ctx, void *arg,
 
 	memset(info, 0, sizeof(*info));
 	info->version = ZCBUF_API_VERSION;
-	info->caps = ZCBUF_CAP_CONTIG | ZCBUF_CAP_IMPORT;
+	info->caps = ZCBUF_CAP_CONTIG | ZCBUF_CAP_IMPORT | ZCBUF_CAP_CAMERA |
+		     ZCBUF_CAP_NIC | ZCBUF_CAP_STRICT;
 	info->max_buffers = zcbuf_limits.max_buffers;
 	info->page_size = PAGE_SIZE;
 	info->max_buffer_size = zcbuf_limits.max_buffer_size;
@@ -106,6 +121,13 @@ static const struct zcbuf_ioctl_desc zcbuf_ioctls[] = {
 	ZCBUF_IOCTL(ZCBUF_IOC_EXPORT, zcbuf_ioctl_export),
 	ZCBUF_IOCTL(ZCBUF_IOC_IMPORT, zcbuf_ioctl_import),
 	ZCBUF_IOCTL(ZCBUF_IOC_SYNC, zcbuf_ioctl_sync),
+	ZCBUF_IOCTL(ZCBUF_IOC_CONFIG, zcbuf_ioctl_config),
+	ZCBUF_IOCTL(ZCBUF_IOC_SET_EVENTFD, zcbuf_ioctl_set_eventfd),
+	ZCBUF_IOCTL(ZCBUF_IOC_STREAMON, zcbuf_ioctl_streamon),
+	ZCBUF_IOCTL(ZCBUF_IOC_STREAMOFF, zcbuf_ioctl_streamoff),
+	ZCBUF_IOCTL(ZCBUF_IOC_QBUF, zcbuf_ioctl_qbuf),
+	ZCBUF_IOCTL(ZCBUF_IOC_DQBUF, zcbuf_ioctl_dqbuf),
+	ZCBUF_IOCTL(ZCBUF_IOC_STATS, zcbuf_ioctl_stats),
 };
 
 /* Large enough for the argument of any command. */
@@ -179,6 +201,8 @@ static const struct file_operations zcbuf_fops = {
 	.open = zcbuf_open,
 	.release = zcbuf_release,
 	.mmap = zcbuf_mmap,
+	.poll = zcbuf_poll,
+	.read = zcbuf_read,
 	.unlocked_ioctl = zcbuf_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -191,6 +215,8 @@ static struct miscdevice zcbuf_misc = {
 
 static int __init zcbuf_init(void)
 {
+	int ret;
+
 	if (!max_buffers || max_buffers > 65536 ||
 	    max_buffer_size < PAGE_SIZE || max_buffer_size > SZ_4G ||
 	    max_total_size < max_buffer_size) {
@@ -201,13 +227,25 @@ static int __init zcbuf_init(void)
 	zcbuf_limits.max_buffer_size = max_buffer_size;
 	zcbuf_limits.max_total_size = max_total_size;
 
+	ret = zcbuf_sim_init();
+	if (ret)
+		return ret;
+
 	zcbuf_misc.mode = mode;
-	return misc_register(&zcbuf_misc);
+	ret = misc_register(&zcbuf_misc);
+	if (ret)
+		goto exit_sim;
+	return 0;
+
+exit_sim:
+	zcbuf_sim_exit();
+	return ret;
 }
 
 static void __exit zcbuf_exit(void)
 {
 	misc_deregister(&zcbuf_misc);
+	zcbuf_sim_exit();
 }
 
 module_init(zcbuf_init);

@@ -28,6 +28,12 @@
  * per completed buffer) and by poll() on the /dev/zcbuf fd (POLLIN while a
  * buffer is DONE).
  *
+ * read() on /dev/zcbuf is the traditional copying path: it takes the oldest
+ * DONE buffer, copies its bytesused bytes (at most count) into the caller's
+ * memory, queues the buffer again and returns the bytes copied.  It blocks
+ * unless O_NONBLOCK (EAGAIN), and fails with EPIPE when not streaming and no
+ * buffer is DONE.  Per-frame metadata is only available through DQBUF.
+ *
  * CPU access and cache coherency
  * ------------------------------
  * The device's mapping may go through bounce buffers (swiotlb) or a
@@ -236,8 +242,15 @@ struct zcbuf_sync {
 #define ZCBUF_DEV_NIC_RX		2 /* writes received packets */
 #define ZCBUF_DEV_NIC_TX		3 /* reads packets to transmit */
 
-/* Strict ownership: user mappings of a queued buffer are revoked (capture,
- * RX: a touch raises SIGBUS) or made read-only (TX) until it is dequeued. */
+/*
+ * Strict ownership: QBUF revokes every user mapping of the buffer (through
+ * /dev/zcbuf and through exported DMA-bufs) and DQBUF or STREAMOFF restores
+ * them; a touch in between raises SIGBUS instead of reading a half-written
+ * frame (capture, RX) or changing a packet under the DMA (TX).  TX mappings
+ * are revoked rather than made read-only: a read-only window needs
+ * write-notify (->page_mkwrite), which would make every mapping of the
+ * buffer unusable for long-term pins (io_uring fixed buffers).
+ */
 #define ZCBUF_CFG_STRICT		(1U << 0)
 #define ZCBUF_CFG_VALID_FLAGS		(ZCBUF_CFG_STRICT)
 
@@ -257,10 +270,12 @@ struct zcbuf_sync {
  * @width: (in) camera: pixels per line, 16 to 8192, even
  * @height: (in) camera: lines, 16 to 8192
  * @pixelformat: (in) camera: ZCBUF_FMT_*
- * @fps: (in) camera: frames per second, 0 = as fast as possible, at most 1000
+ * @fps: (in) camera: frames per second, at most 1000; 0 = as fast as buffers
+ *	 are queued (the device waits for a buffer instead of dropping)
  * @pkt_min: (in) NIC RX: smallest packet, ZCBUF_PKT_MIN to @pkt_max
  * @pkt_max: (in) NIC RX: largest packet, @pkt_min to ZCBUF_PKT_MAX
- * @pkt_rate: (in) NIC: buffers per second, 0 = as fast as possible, <= 100000
+ * @pkt_rate: (in) NIC: buffers per second, at most 100000; 0 = as fast as
+ *	      buffers are queued
  * @pkts_per_buffer: (in) NIC RX: most packets in one buffer, 1 to 4096
  * @drop_permille: (in) fault injection: frames lost on the wire (0-1000)
  * @error_permille: (in) fault injection: frames completed with an error
@@ -271,7 +286,9 @@ struct zcbuf_sync {
  * @seed: (in) seed of the device's random numbers (packet sizes, faults)
  * @reserved: (in) must be zero
  *
- * Only while not streaming (EBUSY).  Camera frames are @width x @height of
+ * Only while not streaming and with no buffer queued or done (EBUSY).  Fields
+ * the personality does not use must be zero (EINVAL).  ZCBUF_DEV_NONE
+ * unconfigures.  Camera frames are @width x @height of
  * @pixelformat with no line padding.  NIC RX buffers start with a table of
  * @pkts_per_buffer struct zcbuf_pkt_desc, followed by the packets, each at a
  * 64-byte aligned offset.  NIC TX buffers hold one packet of QBUF's bytesused.

@@ -1,0 +1,630 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcbuf streaming: buffers move between user space and the device.
+ *
+ *   USER --QBUF--> QUEUED --take--> DEVICE --complete--> DONE --DQBUF--> USER
+ *
+ * User space drives the left half through ioctls under the context's lock;
+ * the device drives the right half through zcbuf_queue_take() and
+ * zcbuf_queue_complete(), which take only queue->qlock, so the device never
+ * waits for the context's lock and stopping it under that lock is safe.
+ *
+ * The device attaches to a buffer's DMA-buf at its first QBUF and keeps the
+ * mapping until the buffer is freed (or the DMA direction changes): the
+ * mapping, not a copy, is what it reads and writes, and ZCBUF_IOC_SYNC syncs
+ * exactly that mapping.  Nothing here syncs behind user space's back, except
+ * read(), which is the kernel's own CPU access.
+ */
+
+#include <linux/dma-buf.h>
+#include <linux/err.h>
+#include <linux/eventfd.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "zcbuf_buffer.h"
+#include "zcbuf_compat.h"
+#include "zcbuf_ctx.h"
+#include "zcbuf_queue.h"
+
+static struct zcbuf_queue *zcbuf_ctx_queue(struct zcbuf_ctx *ctx)
+{
+	return &ctx->queue;
+}
+
+static struct zcbuf_slot *zcbuf_dbuf_slot(struct zcbuf_dev_buf *dbuf)
+{
+	return container_of(dbuf, struct zcbuf_slot, dbuf);
+}
+
+void zcbuf_queue_init(struct zcbuf_queue *queue,
+		       const struct zcbuf_backend_ops *ops)
+{
+	queue->ops = ops;
+	spin_lock_init(&queue->qlock);
+	INIT_LIST_HEAD(&queue->queued);
+	INIT_LIST_HEAD(&queue->done);
+	init_waitqueue_head(&queue->done_wq);
+}
+
+u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	u32 state;
+
+	spin_lock_irq(&queue->qlock);
+	state = slot->state;
+	spin_unlock_irq(&queue->qlock);
+	return state;
+}
+
+/* Drop the device's attachment; the slot is in ZCBUF_STATE_USER. */
+void zcbuf_queue_detach_slot(struct zcbuf_slot *slot)
+{
+	if (!slot->attach)
+		return;
+	dma_buf_unmap_attachment_unlocked(slot->attach, slot->sgt, slot->dir);
+	dma_buf_detach(slot->dmabuf, slot->attach);
+	slot->attach = NULL;
+	slot->sgt = NULL;
+}
+
+static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
+				    struct zcbuf_slot *slot)
+{
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+
+	if (slot->attach && slot->dir == queue->dir)
+		return 0;
+	zcbuf_queue_detach_slot(slot);
+
+	attach = dma_buf_attach(slot->dmabuf, queue->ops->dev());
+	if (IS_ERR(attach))
+		return PTR_ERR(attach);
+
+	sgt = dma_buf_map_attachment_unlocked(attach, queue->dir);
+	if (IS_ERR(sgt)) {
+		dma_buf_detach(slot->dmabuf, attach);
+		return PTR_ERR(sgt);
+	}
+
+	slot->attach = attach;
+	slot->sgt = sgt;
+	slot->dir = queue->dir;
+	return 0;
+}
+
+/*
+ * Return every queued, in-flight and done buffer to user space.  The device
+ * is stopped; ctx->lock held.
+ */
+static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_slot *slot;
+	unsigned long index;
+
+	lockdep_assert_held(&ctx->lock);
+
+	spin_lock_irq(&queue->qlock);
+	INIT_LIST_HEAD(&queue->queued);
+	INIT_LIST_HEAD(&queue->done);
+	queue->nr_queued = 0;
+	queue->nr_done = 0;
+	xa_for_each(&ctx->slots, index, slot)
+		slot->state = ZCBUF_STATE_USER;
+	spin_unlock_irq(&queue->qlock);
+
+	if (queue->cfg.flags & ZCBUF_CFG_STRICT) {
+		xa_for_each(&ctx->slots, index, slot)
+			if (slot->buf)
+				zcbuf_buffer_restore_cpu(slot->buf);
+	}
+	wake_up_all(&queue->done_wq);
+}
+
+static void zcbuf_queue_stop(struct zcbuf_ctx *ctx)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (queue->streaming) {
+		/* Synchronous: afterwards the device touches nothing. */
+		queue->ops->stop(queue);
+		WRITE_ONCE(queue->streaming, false);
+	}
+	zcbuf_queue_return_all(ctx);
+}
+
+/* On close or process death: stop, give back, forget the eventfd. */
+void zcbuf_queue_release(struct zcbuf_ctx *ctx)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+
+	mutex_lock(&ctx->lock);
+	zcbuf_queue_stop(ctx);
+	mutex_unlock(&ctx->lock);
+
+	if (queue->eventfd)
+		eventfd_ctx_put(queue->eventfd);
+	queue->eventfd = NULL;
+}
+
+int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
+		       struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_config *cfg = arg;
+	int ret;
+
+	if (cfg->flags & ~ZCBUF_CFG_VALID_FLAGS || cfg->frame_size ||
+	    memchr_inv(cfg->reserved, 0, sizeof(cfg->reserved)))
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (queue->streaming || queue->nr_queued || queue->nr_done) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+
+	if (cfg->personality == ZCBUF_DEV_NONE) {
+		queue->configured = false;
+		ret = 0;
+		goto unlock;
+	}
+
+	ret = queue->ops->configure(cfg);
+	if (ret)
+		goto unlock;
+
+	queue->cfg = *cfg;
+	queue->dir = cfg->personality == ZCBUF_DEV_NIC_TX ?
+		      DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	queue->configured = true;
+unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int zcbuf_ioctl_set_eventfd(struct zcbuf_ctx *ctx, void *arg,
+			    struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_eventfd *req = arg;
+	struct eventfd_ctx *new = NULL, *old;
+
+	if (req->flags)
+		return -EINVAL;
+	if (req->fd != -1) {
+		/* EBADF for a closed fd, EINVAL for a file that is no eventfd. */
+		new = eventfd_ctx_fdget(req->fd);
+		if (IS_ERR(new))
+			return PTR_ERR(new);
+	}
+
+	spin_lock_irq(&queue->qlock);
+	old = queue->eventfd;
+	queue->eventfd = new;
+	spin_unlock_irq(&queue->qlock);
+
+	if (old)
+		eventfd_ctx_put(old);
+	return 0;
+}
+
+static int zcbuf_check_stream_arg(const struct zcbuf_stream *req)
+{
+	return req->flags || req->reserved ? -EINVAL : 0;
+}
+
+int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
+			 struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	int ret;
+
+	ret = zcbuf_check_stream_arg(arg);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ctx->lock);
+	if (!queue->configured) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	if (queue->streaming) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+
+	spin_lock_irq(&queue->qlock);
+	memset(&queue->stats, 0, sizeof(queue->stats));
+	spin_unlock_irq(&queue->qlock);
+
+	ret = queue->ops->start(queue);
+	if (!ret)
+		WRITE_ONCE(queue->streaming, true);
+unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
+			  struct zcbuf_fd_pending *pending)
+{
+	int ret;
+
+	ret = zcbuf_check_stream_arg(arg);
+	if (ret)
+		return ret;
+
+	mutex_lock(&ctx->lock);
+	zcbuf_queue_stop(ctx);
+	mutex_unlock(&ctx->lock);
+	return 0;
+}
+
+/* Queue one buffer; ctx->lock held. */
+static int zcbuf_queue_queue(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
+			      u64 tx_bytes)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_dev_buf *dbuf = &slot->dbuf;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (zcbuf_queue_slot_state(ctx, slot) != ZCBUF_STATE_USER)
+		return -EBUSY;
+
+	ret = zcbuf_queue_attach_slot(queue, slot);
+	if (ret)
+		return ret;
+
+	/* Strict: user space may not touch what the device owns. */
+	if (queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf)
+		zcbuf_buffer_revoke_cpu(slot->buf);
+
+	memset(dbuf, 0, sizeof(*dbuf));
+	dbuf->sgt = slot->sgt;
+	dbuf->size = slot->size;
+	dbuf->tx_bytes = tx_bytes;
+
+	spin_lock_irq(&queue->qlock);
+	slot->state = ZCBUF_STATE_QUEUED;
+	list_add_tail(&dbuf->node, &queue->queued);
+	queue->nr_queued++;
+	spin_unlock_irq(&queue->qlock);
+
+	if (queue->streaming && queue->ops->buf_queued)
+		queue->ops->buf_queued(queue);
+	return 0;
+}
+
+int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
+		     struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_qbuf *req = arg;
+	struct zcbuf_slot *slot;
+	bool tx;
+	int ret;
+
+	if (req->flags)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	slot = zcbuf_slot_find(ctx, req->index);
+	if (!queue->configured || !slot ||
+	    slot->size < queue->cfg.frame_size) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	tx = queue->cfg.personality == ZCBUF_DEV_NIC_TX;
+	if (tx ? !req->bytesused || req->bytesused > slot->size :
+		 req->bytesused) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	ret = zcbuf_queue_queue(ctx, slot, req->bytesused);
+unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/* Take the oldest done buffer back for user space; NULL if none. */
+static struct zcbuf_slot *zcbuf_queue_dequeue(struct zcbuf_queue *queue)
+{
+	struct zcbuf_dev_buf *dbuf;
+	struct zcbuf_slot *slot;
+
+	spin_lock_irq(&queue->qlock);
+	dbuf = list_first_entry_or_null(&queue->done, struct zcbuf_dev_buf,
+					node);
+	if (!dbuf) {
+		spin_unlock_irq(&queue->qlock);
+		return NULL;
+	}
+	list_del(&dbuf->node);
+	queue->nr_done--;
+	slot = zcbuf_dbuf_slot(dbuf);
+	slot->state = ZCBUF_STATE_USER;
+	spin_unlock_irq(&queue->qlock);
+
+	/*
+	 * Strict mode is only changed by CONFIG, which refuses while buffers
+	 * are done, so reading it here without ctx->lock is stable.
+	 */
+	if (queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf)
+		zcbuf_buffer_restore_cpu(slot->buf);
+	return slot;
+}
+
+int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
+		      struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_dqbuf *req = arg;
+	struct zcbuf_dev_buf *dbuf;
+	struct zcbuf_slot *slot;
+
+	if (req->flags || memchr_inv(req->reserved, 0, sizeof(req->reserved)))
+		return -EINVAL;
+
+	/* ctx->lock keeps FREE off the slot until its result is copied. */
+	mutex_lock(&ctx->lock);
+	slot = zcbuf_queue_dequeue(queue);
+	if (!slot) {
+		mutex_unlock(&ctx->lock);
+		return -EAGAIN;
+	}
+	dbuf = &slot->dbuf;
+	memset(req, 0, sizeof(*req));
+	req->index = slot->index;
+	req->flags = dbuf->flags;
+	req->sequence = dbuf->sequence;
+	req->timestamp_ns = dbuf->timestamp_ns;
+	req->bytesused = dbuf->bytesused;
+	req->checksum = dbuf->checksum;
+	req->npackets = dbuf->npackets;
+	mutex_unlock(&ctx->lock);
+	return 0;
+}
+
+int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
+		      struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_stats *stats = arg;
+
+	spin_lock_irq(&queue->qlock);
+	*stats = queue->stats;
+	stats->queued = queue->nr_queued;
+	stats->done = queue->nr_done;
+	spin_unlock_irq(&queue->qlock);
+	return 0;
+}
+
+__poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
+			   poll_table *wait)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	__poll_t mask = 0;
+
+	poll_wait(file, &queue->done_wq, wait);
+
+	spin_lock_irq(&queue->qlock);
+	if (queue->nr_done)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	spin_unlock_irq(&queue->qlock);
+	return mask;
+}
+
+/* Copy the first @len bytes of a buffer to user space, page by page. */
+static int zcbuf_copy_pages_to_user(struct zcbuf_buffer *buf,
+				    char __user *ubuf, size_t len)
+{
+	size_t done = 0;
+	unsigned int i;
+
+	for (i = 0; done < len; i++) {
+		size_t chunk = min_t(size_t, len - done, PAGE_SIZE);
+		void *vaddr = kmap_local_page(buf->pages[i]);
+		unsigned long left;
+
+		left = copy_to_user(ubuf + done, vaddr, chunk);
+		kunmap_local(vaddr);
+		if (left)
+			return -EFAULT;
+		done += chunk;
+	}
+	return 0;
+}
+
+/* The same for a foreign DMA-buf, through its exporter's kernel mapping. */
+static int zcbuf_copy_dmabuf_to_user(struct dma_buf *dmabuf,
+				     char __user *ubuf, size_t len)
+{
+	struct iosys_map map;
+	int ret;
+
+	ret = dma_buf_begin_cpu_access(dmabuf, DMA_FROM_DEVICE);
+	if (ret)
+		return ret;
+	ret = zcbuf_dma_buf_vmap(dmabuf, &map);
+	if (!ret) {
+		if (map.is_iomem || copy_to_user(ubuf, map.vaddr, len))
+			ret = -EFAULT;
+		zcbuf_dma_buf_vunmap(dmabuf, &map);
+	}
+	dma_buf_end_cpu_access(dmabuf, DMA_FROM_DEVICE);
+	return ret;
+}
+
+/*
+ * read(): the copying path, kept as the baseline zero copy is measured
+ * against.  Takes the oldest done buffer, copies its payload and queues it
+ * again; per-frame metadata is not reported.
+ */
+ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
+			  char __user *ubuf, size_t len)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_buffer *buf;
+	struct zcbuf_slot *slot;
+	struct dma_buf *dmabuf;
+	u32 index;
+	size_t n;
+	int ret;
+
+	for (;;) {
+		mutex_lock(&ctx->lock);
+		slot = zcbuf_queue_dequeue(queue);
+		if (slot)
+			break;
+		if (!queue->streaming) {
+			mutex_unlock(&ctx->lock);
+			return -EPIPE;
+		}
+		mutex_unlock(&ctx->lock);
+
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		ret = wait_event_interruptible(queue->done_wq,
+					       READ_ONCE(queue->nr_done) ||
+					       !READ_ONCE(queue->streaming));
+		if (ret)
+			return ret;
+	}
+
+	/* Copy without ctx->lock: copy_to_user may fault (mmap_lock). */
+	n = min_t(u64, len, slot->dbuf.bytesused);
+	index = slot->index;
+	dmabuf = slot->dmabuf;
+	buf = slot->buf;
+	get_dma_buf(dmabuf);
+	mutex_unlock(&ctx->lock);
+
+	if (buf) {
+		zcbuf_buffer_sync_range(buf, 0, buf->size, true);
+		ret = zcbuf_copy_pages_to_user(buf, ubuf, n);
+		zcbuf_buffer_sync_range(buf, 0, buf->size, false);
+	} else {
+		ret = zcbuf_copy_dmabuf_to_user(dmabuf, ubuf, n);
+	}
+	dma_buf_put(dmabuf);
+
+	/* Back to the device, unless user space took the buffer meanwhile. */
+	mutex_lock(&ctx->lock);
+	slot = zcbuf_slot_find(ctx, index);
+	if (slot && queue->configured)
+		zcbuf_queue_queue(ctx, slot, 0);
+	mutex_unlock(&ctx->lock);
+
+	return ret ? ret : n;
+}
+
+/* ---- the device's side ---- */
+
+const struct zcbuf_config *zcbuf_queue_config(struct zcbuf_queue *queue)
+{
+	return &queue->cfg;
+}
+
+void *zcbuf_queue_get_drvdata(struct zcbuf_queue *queue)
+{
+	return queue->drvdata;
+}
+
+void zcbuf_queue_set_drvdata(struct zcbuf_queue *queue, void *data)
+{
+	queue->drvdata = data;
+}
+
+bool zcbuf_queue_has_queued(struct zcbuf_queue *queue)
+{
+	unsigned long flags;
+	bool ret;
+
+	spin_lock_irqsave(&queue->qlock, flags);
+	ret = !list_empty(&queue->queued);
+	spin_unlock_irqrestore(&queue->qlock, flags);
+	return ret;
+}
+
+/**
+ * zcbuf_queue_take() - the device takes the oldest queued buffer
+ * @queue: the queue
+ *
+ * Return: the buffer, now ZCBUF_STATE_DEVICE, or NULL if none is queued.
+ */
+struct zcbuf_dev_buf *zcbuf_queue_take(struct zcbuf_queue *queue)
+{
+	struct zcbuf_dev_buf *dbuf;
+	unsigned long flags;
+
+	spin_lock_irqsave(&queue->qlock, flags);
+	dbuf = list_first_entry_or_null(&queue->queued, struct zcbuf_dev_buf,
+					node);
+	if (dbuf) {
+		list_del(&dbuf->node);
+		zcbuf_dbuf_slot(dbuf)->state = ZCBUF_STATE_DEVICE;
+	}
+	spin_unlock_irqrestore(&queue->qlock, flags);
+	return dbuf;
+}
+
+/**
+ * zcbuf_queue_complete() - the device is done with a buffer
+ * @queue: the queue
+ * @dbuf: a buffer from zcbuf_queue_take(), its result fields filled in
+ *
+ * The result is published before the buffer becomes visible as DONE and
+ * before the eventfd and waiters are signalled.
+ */
+void zcbuf_queue_complete(struct zcbuf_queue *queue,
+			   struct zcbuf_dev_buf *dbuf)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&queue->qlock, flags);
+	zcbuf_dbuf_slot(dbuf)->state = ZCBUF_STATE_DONE;
+	list_add_tail(&dbuf->node, &queue->done);
+	queue->nr_queued--;
+	queue->nr_done++;
+	if (dbuf->flags & ZCBUF_DQ_ERROR) {
+		queue->stats.errors++;
+	} else {
+		queue->stats.frames++;
+		queue->stats.bytes += dbuf->bytesused;
+	}
+	if (queue->eventfd)
+		zcbuf_eventfd_signal(queue->eventfd);
+	spin_unlock_irqrestore(&queue->qlock, flags);
+
+	wake_up_all(&queue->done_wq);
+}
+
+/**
+ * zcbuf_queue_drop() - the device lost a frame
+ * @queue: the queue
+ * @reason: why
+ */
+void zcbuf_queue_drop(struct zcbuf_queue *queue,
+		       enum zcbuf_drop_reason reason)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&queue->qlock, flags);
+	if (reason == ZCBUF_DROP_NO_BUFFER)
+		queue->stats.drops_no_buffer++;
+	else
+		queue->stats.drops_injected++;
+	spin_unlock_irqrestore(&queue->qlock, flags);
+}

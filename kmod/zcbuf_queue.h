@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zcbuf streaming: the buffer queue between user space and a device.
+ */
+#ifndef _ZCBUF_QUEUE_H
+#define _ZCBUF_QUEUE_H
+
+#include <linux/dma-direction.h>
+#include <linux/list.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+#include <linux/zcbuf.h>
+
+#include "zcbuf_backend.h"
+
+struct eventfd_ctx;
+struct file;
+struct zcbuf_ctx;
+struct zcbuf_fd_pending;
+struct zcbuf_slot;
+
+/**
+ * struct zcbuf_queue - the queue of one context
+ * @ops: the device
+ * @cfg: the configuration, valid if @configured
+ * @dir: DMA direction of the device's mappings for @cfg
+ * @configured: ZCBUF_IOC_CONFIG chose a device
+ * @streaming: between STREAMON and STREAMOFF
+ * @drvdata: the device's per-queue state, between start and stop
+ *
+ * The fields above are under the context's lock.  The device never takes
+ * that lock, so that stopping it with the lock held cannot deadlock.
+ *
+ * @qlock: spinlock protecting @queued, @done, @eventfd, @stats and the state
+ *	of every slot of the context (struct zcbuf_slot.state); nests inside
+ *	the context's lock
+ * @queued: struct zcbuf_dev_buf of buffers in ZCBUF_STATE_QUEUED, in order
+ * @done: struct zcbuf_dev_buf of buffers in ZCBUF_STATE_DONE, in order
+ * @eventfd: signalled once per completion, or NULL
+ * @stats: counters since STREAMON (queued and done are computed)
+ * @nr_queued: buffers in ZCBUF_STATE_QUEUED or ZCBUF_STATE_DEVICE
+ * @nr_done: entries in @done
+ * @done_wq: poll() and read() wait here for a completion
+ */
+struct zcbuf_queue {
+	const struct zcbuf_backend_ops *ops;
+	struct zcbuf_config cfg;
+	enum dma_data_direction dir;
+	bool configured;
+	bool streaming;
+	void *drvdata;
+
+	spinlock_t qlock;
+	struct list_head queued;
+	struct list_head done;
+	struct eventfd_ctx *eventfd;
+	struct zcbuf_stats stats;
+	unsigned int nr_queued;
+	unsigned int nr_done;
+	wait_queue_head_t done_wq;
+};
+
+void zcbuf_queue_init(struct zcbuf_queue *queue,
+		       const struct zcbuf_backend_ops *ops);
+void zcbuf_queue_release(struct zcbuf_ctx *ctx);
+void zcbuf_queue_detach_slot(struct zcbuf_slot *slot);
+u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
+
+int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
+		       struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_set_eventfd(struct zcbuf_ctx *ctx, void *arg,
+			    struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
+			 struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
+			  struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
+		     struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
+		      struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
+		      struct zcbuf_fd_pending *pending);
+
+__poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
+			   poll_table *wait);
+ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
+			  char __user *ubuf, size_t len);
+
+#endif /* _ZCBUF_QUEUE_H */

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The simulated camera/NIC.
+ *
+ * A platform device ("zcbuf-sim") with its own 64-bit DMA mask.  It attaches
+ * to zcbuf's buffers as any DMA-buf importer would (the queue does that for
+ * it through ->dev) and produces or consumes frames from a kernel thread per
+ * queue: paced by fps / pkt_rate (or, at 0, as fast as buffers are queued),
+ * with optional fault injection (drops, errors, jitter, stalls), all off by
+ * default.  The thread takes only the queue's spinlock and never a mutex that
+ * its stopper may hold; it stops at kthread_should_stop() and is freezable.
+ */
+
+#include <linux/delay.h>
+#include <linux/device.h>
+#include <linux/dma-mapping.h>
+#include <linux/freezer.h>
+#include <linux/hrtimer.h>
+#include <linux/iommu.h>
+#include <linux/kthread.h>
+#include <linux/platform_device.h>
+#include <linux/prandom.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/wait.h>
+
+#include <linux/zcbuf.h>
+
+#include "zcbuf_backend.h"
+#include "zcbuf_sim.h"
+
+static struct platform_device *zcbuf_sim_pdev;
+
+/**
+ * struct zcbuf_sim - one running queue of the simulated device
+ * @queue: the queue it serves
+ * @cfg: its configuration, a copy taken at start
+ * @thread: the device thread
+ * @wq: the thread waits here for a queued buffer (rate 0)
+ * @rnd: random numbers for faults and packets
+ * @gen: frame and packet generator
+ * @sequence: next frame number
+ *
+ * Everything but @wq belongs to the thread while it runs.
+ */
+struct zcbuf_sim {
+	struct zcbuf_queue *queue;
+	struct zcbuf_config cfg;
+	struct task_struct *thread;
+	wait_queue_head_t wq;
+	struct rnd_state rnd;
+	struct zcbuf_sim_gen gen;
+	u64 sequence;
+};
+
+static struct device *zcbuf_sim_dev(void)
+{
+	return &zcbuf_sim_pdev->dev;
+}
+
+/* Sleep until @deadline, or until asked to stop. */
+static void zcbuf_sim_sleep_until(ktime_t deadline)
+{
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop() ||
+		    ktime_after(ktime_get(), deadline))
+			break;
+		schedule_hrtimeout_range(&deadline, 20 * NSEC_PER_USEC,
+					 HRTIMER_MODE_ABS);
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+static bool zcbuf_sim_chance(struct zcbuf_sim *sim, u32 permille)
+{
+	return permille && prandom_u32_state(&sim->rnd) % 1000 < permille;
+}
+
+/* Injected delays before a frame: stalls every N frames, and jitter. */
+static void zcbuf_sim_delay(struct zcbuf_sim *sim)
+{
+	const struct zcbuf_config *cfg = &sim->cfg;
+	s64 ns = 0;
+
+	if (cfg->stall_every && sim->sequence &&
+	    sim->sequence % cfg->stall_every == 0)
+		ns += (s64)cfg->stall_ms * NSEC_PER_MSEC;
+	if (cfg->jitter_us)
+		ns += (s64)(prandom_u32_state(&sim->rnd) %
+			    (cfg->jitter_us + 1)) * NSEC_PER_USEC;
+	if (ns)
+		zcbuf_sim_sleep_until(ktime_add_ns(ktime_get(), ns));
+}
+
+/* One frame period's work: produce or consume one buffer, or drop. */
+static void zcbuf_sim_frame(struct zcbuf_sim *sim)
+{
+	struct device *dev = zcbuf_sim_dev();
+	u64 sequence = sim->sequence++;
+	struct zcbuf_dev_buf *dbuf;
+	int ret;
+
+	if (zcbuf_sim_chance(sim, sim->cfg.drop_permille)) {
+		zcbuf_queue_drop(sim->queue, ZCBUF_DROP_INJECTED);
+		return;
+	}
+
+	/* Never write a buffer user space owns: no buffer, no frame. */
+	dbuf = zcbuf_queue_take(sim->queue);
+	if (!dbuf) {
+		zcbuf_queue_drop(sim->queue, ZCBUF_DROP_NO_BUFFER);
+		return;
+	}
+
+	switch (sim->cfg.personality) {
+	case ZCBUF_DEV_CAMERA:
+		ret = zcbuf_sim_gen_frame(&sim->gen, dev, dbuf, sequence);
+		break;
+	case ZCBUF_DEV_NIC_RX:
+		ret = zcbuf_sim_gen_rx(&sim->gen, dev, dbuf);
+		break;
+	default:
+		ret = zcbuf_sim_gen_tx(&sim->gen, dev, dbuf);
+		break;
+	}
+	if (ret) {
+		dev_dbg(dev, "frame %llu: DMA failed: %d\n", sequence, ret);
+		dbuf->flags |= ZCBUF_DQ_ERROR;
+	}
+	if (zcbuf_sim_chance(sim, sim->cfg.error_permille))
+		dbuf->flags |= ZCBUF_DQ_ERROR;
+
+	/* All metadata first, then the completion that publishes it. */
+	dbuf->sequence = sequence;
+	dbuf->timestamp_ns = ktime_get_ns();
+	zcbuf_queue_complete(sim->queue, dbuf);
+}
+
+static int zcbuf_sim_thread(void *data)
+{
+	struct zcbuf_sim *sim = data;
+	u32 rate = sim->cfg.personality == ZCBUF_DEV_CAMERA ? sim->cfg.fps :
+		   sim->cfg.pkt_rate;
+	s64 period = rate ? NSEC_PER_SEC / rate : 0;
+	ktime_t next = ktime_get();
+
+	set_freezable();
+	while (!kthread_should_stop()) {
+		try_to_freeze();
+
+		if (period) {
+			/* Paced: late frames are not made up for in a burst. */
+			zcbuf_sim_sleep_until(next);
+			next = ktime_add_ns(next, period);
+			if (ktime_before(next, ktime_get()))
+				next = ktime_get();
+		} else {
+			/* Unpaced: the next frame as soon as a buffer is queued. */
+			wait_event_freezable(sim->wq,
+					     zcbuf_queue_has_queued(sim->queue) ||
+					     kthread_should_stop());
+		}
+		if (kthread_should_stop())
+			break;
+
+		zcbuf_sim_delay(sim);
+		if (kthread_should_stop())
+			break;
+		zcbuf_sim_frame(sim);
+		cond_resched();
+	}
+	return 0;
+}
+
+static int zcbuf_sim_start(struct zcbuf_queue *queue)
+{
+	struct device *dev = zcbuf_sim_dev();
+	struct zcbuf_sim *sim;
+	int ret;
+
+	sim = kzalloc(sizeof(*sim), GFP_KERNEL);
+	if (!sim)
+		return -ENOMEM;
+
+	sim->queue = queue;
+	sim->cfg = *zcbuf_queue_config(queue);
+	init_waitqueue_head(&sim->wq);
+	prandom_seed_state(&sim->rnd, sim->cfg.seed);
+
+	ret = zcbuf_sim_gen_init(&sim->gen, &sim->cfg, &sim->rnd);
+	if (ret)
+		goto free_sim;
+
+	zcbuf_queue_set_drvdata(queue, sim);
+	sim->thread = kthread_run(zcbuf_sim_thread, sim, "zcbuf-sim");
+	if (IS_ERR(sim->thread)) {
+		ret = PTR_ERR(sim->thread);
+		dev_err(dev, "cannot start device thread: %d\n", ret);
+		goto fini_gen;
+	}
+	return 0;
+
+fini_gen:
+	zcbuf_queue_set_drvdata(queue, NULL);
+	zcbuf_sim_gen_fini(&sim->gen);
+free_sim:
+	kfree(sim);
+	return ret;
+}
+
+static void zcbuf_sim_stop(struct zcbuf_queue *queue)
+{
+	struct zcbuf_sim *sim = zcbuf_queue_get_drvdata(queue);
+
+	/* Waits for the thread: after this it touches no buffer. */
+	kthread_stop(sim->thread);
+	zcbuf_queue_set_drvdata(queue, NULL);
+	zcbuf_sim_gen_fini(&sim->gen);
+	kfree(sim);
+}
+
+static void zcbuf_sim_buf_queued(struct zcbuf_queue *queue)
+{
+	struct zcbuf_sim *sim = zcbuf_queue_get_drvdata(queue);
+
+	wake_up(&sim->wq);
+}
+
+const struct zcbuf_backend_ops zcbuf_sim_ops = {
+	.dev = zcbuf_sim_dev,
+	.configure = zcbuf_sim_configure,
+	.start = zcbuf_sim_start,
+	.stop = zcbuf_sim_stop,
+	.buf_queued = zcbuf_sim_buf_queued,
+};
+
+int zcbuf_sim_init(void)
+{
+	struct device *dev;
+	int ret;
+
+	zcbuf_sim_pdev = platform_device_register_simple("zcbuf-sim",
+							 PLATFORM_DEVID_NONE,
+							 NULL, 0);
+	if (IS_ERR(zcbuf_sim_pdev))
+		return PTR_ERR(zcbuf_sim_pdev);
+	dev = &zcbuf_sim_pdev->dev;
+
+	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	if (ret)
+		goto unregister;
+	dma_set_max_seg_size(dev, UINT_MAX);
+
+	/* The DMA engine translates DMA addresses itself: dma-direct only. */
+	if (device_iommu_mapped(dev)) {
+		dev_err(dev, "behind an IOMMU: the simulator needs dma-direct\n");
+		ret = -EOPNOTSUPP;
+		goto unregister;
+	}
+	return 0;
+
+unregister:
+	platform_device_unregister(zcbuf_sim_pdev);
+	return ret;
+}
+
+void zcbuf_sim_exit(void)
+{
+	platform_device_unregister(zcbuf_sim_pdev);
+}
