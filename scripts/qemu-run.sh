@@ -262,7 +262,7 @@ fi
 # Scan the whole kernel log: the dmesg dump from ttyS1 plus the console
 # (which alone survives a panic or a hang).
 sed -n '/^@@ZCBUF-DMESG-BEGIN/,/^@@ZCBUF-DMESG-END/p' "$serial" | sed '1d;$d' >"$run/dmesg.log"
-bad=$(cat "$run/dmesg.log" "$logfile" | grep -aE "$BAD_RE" | head -n 20 || true)
+bad=$(cat "$run/dmesg.log" "$logfile" | grep -aE "$BAD_RE" | awk '!seen[$0]++' | head -n 20 || true)
 
 if [ -n "$outdir" ] && [ $status = ok ]; then
 	rm -rf "$outdir"
