@@ -8,6 +8,7 @@
 #   make sparse     C=2 module build (must be clean)
 #   make checkpatch kernel checkpatch.pl --strict on kmod/ and uapi/
 #   make clean
+#   make modules [KDIR=...]  plain in-place kbuild build (kmod/zcbuf.ko), for DKMS
 #
 # The module is built out of tree (make -C $(KDIR) M=...) in
 # build/<release>/src, a tree of symlinks to Kbuild, kmod/ and uapi/, so
@@ -34,8 +35,8 @@ MODSRC = $(BUILD)/$(KREL)/src
 MODULE = $(MODSRC)/kmod/zcbuf.ko
 KBUILD = $(MAKE) -C $(KDIR) M=$(MODSRC)
 
-.PHONY: all setup modsrc module module-strict userlib apps selftests check demo \
-	sparse checkpatch clean
+.PHONY: all setup modsrc module module-strict modules modules-clean userlib \
+	apps selftests check demo sparse checkpatch clean
 
 all: module userlib apps selftests
 
@@ -64,6 +65,14 @@ module-strict: modsrc
 	@if grep -qE 'warning:|error:|WARNING:' $(BUILD)/$(KREL)/module.log; then \
 		echo "module-strict: $(KREL): the W=1 build printed warnings (above)" >&2; exit 1; fi
 	@echo "module: $(MODULE) (W=1, no warnings)"
+
+# The plain kbuild way, in place (kmod/zcbuf.ko): what DKMS and anyone
+# building for one kernel expect. Same as make -C $(KDIR) M=$(CURDIR).
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules-clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
 sparse: modsrc
 	@$(KBUILD) clean >/dev/null
