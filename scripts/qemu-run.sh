@@ -222,7 +222,9 @@ qemu=(qemu-system-x86_64 -nographic -no-reboot -m "$mem" -smp 2 -cpu max
 	-append "$cmdline" -serial mon:stdio -serial "file:$serial"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 echo "${qemu[*]}" >"$run/qemu.cmd"
-say "booting $rel${extra_args[*]:+ with ${extra_args[*]}}$([ $icount = 1 ] && echo ' (icount)'): $*"
+cmd1=${*%%$'\n'*}
+[ "$cmd1" = "$*" ] || cmd1="$cmd1 ..."
+say "booting $rel${extra_args[*]:+ with ${extra_args[*]}}$([ $icount = 1 ] && echo ' (icount)'): $cmd1"
 
 # Show the command's output (ttyS1) live, without the bulk sections.
 : >"$serial"

@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make demo: build for Debian's 6.12 kernel, boot it under QEMU, load
+# zcbuf.ko, run the capture app, and bring the guest's /out (frames, logs)
+# back to build/demo/.
+#
+# Environment: ZCBUF_DEMO_KVER (default 6.12), ZCBUF_DEMO_ARGS (extra
+# arguments for zcbuf-capture), ZCBUF_DEMO_TIMEOUT (seconds, default 600).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cd "$top"
+
+kver=${ZCBUF_DEMO_KVER:-6.12}
+timeout_s=${ZCBUF_DEMO_TIMEOUT:-600}
+out=build/demo
+
+"$here/setup.sh"
+rel=$("$here/kver.sh" "$kver")
+mkdir -p build
+echo "demo: building zcbuf for $rel"
+make --no-print-directory KVER="$kver" module userlib apps >build/demo-build.log 2>&1 ||
+	{ cat build/demo-build.log; echo "demo: build failed" >&2; exit 1; }
+
+files=(-f "build/$rel/src/kmod/zcbuf.ko:/zcbuf/zcbuf.ko")
+app=
+for a in apps/zcbuf-capture build/apps/zcbuf-capture; do
+	[ -x "$a" ] && { app=$a; break; }
+done
+
+# The guest side, run by busybox sh in /zcbuf.
+guest='set -e
+echo "== insmod zcbuf.ko"
+insmod /zcbuf/zcbuf.ko
+ls -l /dev/zcbuf
+echo "== lsmod"
+lsmod
+'
+if [ -n "$app" ]; then
+	files+=(-f "$app:/zcbuf/zcbuf-capture")
+	guest+="echo \"== zcbuf-capture ${ZCBUF_DEMO_ARGS:---frames 60 --png-dir /out/frames}\"
+mkdir -p /out/frames
+./zcbuf-capture ${ZCBUF_DEMO_ARGS:---frames 60 --png-dir /out/frames} 2>&1 | tee /out/capture.log
+"
+else
+	guest+='echo "== the capture app (apps/zcbuf-capture) is not built yet; the module alone:"
+grep . /sys/module/zcbuf/parameters/* 2>/dev/null || true
+cat /sys/class/misc/zcbuf/dev
+'
+fi
+guest+='echo "== rmmod zcbuf"
+rmmod zcbuf
+dmesg | grep -i zcbuf >/out/dmesg-zcbuf.txt || true
+'
+
+"$here/qemu-run.sh" -q -k "$kver" -t "$timeout_s" -o "$out" "${files[@]}" -- "$guest"
+echo
+echo "demo: files from the guest are in $top/$out/:"
+(cd "$out" && find . -type f | sed 's|^\./||' | sort | head -n 20)
+n=$(find "$out" -type f | wc -l)
+[ "$n" -le 20 ] || echo "  ... ($n files)"
