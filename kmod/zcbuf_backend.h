@@ -24,6 +24,7 @@ struct zcbuf_queue;
 /**
  * struct zcbuf_dev_buf - one queued buffer, as the device sees it
  * @node: entry in the queue's queued or done list, under its qlock
+ * @index: the buffer's index in its context, for tracing and logs
  * @sgt: the buffer mapped for the device (DMA addresses in the DMA segments)
  * @size: size of the buffer in bytes
  * @tx_bytes: NIC TX: bytes user space asked to transmit
@@ -36,6 +37,7 @@ struct zcbuf_queue;
  */
 struct zcbuf_dev_buf {
 	struct list_head node;
+	u32 index;
 	struct sg_table *sgt;
 	u64 size;
 	u64 tx_bytes;
@@ -77,9 +79,9 @@ struct zcbuf_backend_ops {
 /* The device's side of the queue; any context, they only take a spinlock. */
 struct zcbuf_dev_buf *zcbuf_queue_take(struct zcbuf_queue *queue);
 void zcbuf_queue_complete(struct zcbuf_queue *queue,
-			   struct zcbuf_dev_buf *dbuf);
+			  struct zcbuf_dev_buf *dbuf);
 void zcbuf_queue_drop(struct zcbuf_queue *queue,
-		       enum zcbuf_drop_reason reason);
+		      enum zcbuf_drop_reason reason);
 
 bool zcbuf_queue_has_queued(struct zcbuf_queue *queue);
 

@@ -34,6 +34,7 @@
 
 #include "zcbuf_buffer.h"
 #include "zcbuf_compat.h"
+#include "zcbuf_stats.h"
 
 /*
  * Pages for user space: zeroed so that no stale kernel data leaks, charged to
@@ -188,6 +189,8 @@ struct zcbuf_buffer *zcbuf_buffer_create(size_t size, bool contig)
 	INIT_LIST_HEAD(&buf->attachments);
 	INIT_LIST_HEAD(&buf->exports);
 	dma_resv_init(&buf->resv);
+	atomic_long_inc(&zcbuf_counters.buffers);
+	atomic64_add(buf->size, &zcbuf_counters.buffer_bytes);
 	return buf;
 
 free_page_array:
@@ -202,6 +205,8 @@ static void zcbuf_buffer_release(struct kref *kref)
 	struct zcbuf_buffer *buf = container_of(kref, struct zcbuf_buffer, kref);
 
 	WARN_ON(!list_empty(&buf->attachments) || buf->vmap_count);
+	atomic_long_dec(&zcbuf_counters.buffers);
+	atomic64_sub(buf->size, &zcbuf_counters.buffer_bytes);
 	dma_resv_fini(&buf->resv);
 	mutex_destroy(&buf->lock);
 	zcbuf_free_pages(buf->pages, buf->npages);

@@ -40,7 +40,7 @@ struct zcbuf_buffer {
 	bool contig;
 	struct dma_resv resv;
 
-	struct mutex lock;
+	struct mutex lock;	/* see @lock above */
 	struct list_head attachments;
 	struct list_head exports;
 	void *vaddr;

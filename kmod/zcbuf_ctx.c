@@ -23,6 +23,7 @@
 #include "zcbuf_buffer.h"
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
+#include "zcbuf_stats.h"
 
 struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops)
 {
@@ -35,6 +36,7 @@ struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops)
 	mutex_init(&ctx->lock);
 	xa_init(&ctx->slots);
 	zcbuf_queue_init(&ctx->queue, ops);
+	atomic_long_inc(&zcbuf_counters.contexts);
 	return ctx;
 }
 
@@ -58,6 +60,7 @@ void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
 	xa_destroy(&ctx->slots);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
+	atomic_long_dec(&zcbuf_counters.contexts);
 }
 
 /* Look up a slot; ctx->lock held.  Bad indices are EINVAL. */

@@ -76,7 +76,7 @@ struct zcbuf_slot {
  * @queue: the queue to the device (see its own locking rules)
  */
 struct zcbuf_ctx {
-	struct mutex lock;
+	struct mutex lock;	/* see @lock above */
 	struct xarray slots;
 	u32 next_index;
 	u32 nr_slots;

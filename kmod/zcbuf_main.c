@@ -23,6 +23,7 @@
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
 #include "zcbuf_sim.h"
+#include "zcbuf_stats.h"
 #include "zcbuf_queue.h"
 
 static unsigned int max_buffers = 64;
@@ -230,6 +231,7 @@ static int __init zcbuf_init(void)
 	ret = zcbuf_sim_init();
 	if (ret)
 		return ret;
+	zcbuf_debugfs_init();
 
 	zcbuf_misc.mode = mode;
 	ret = misc_register(&zcbuf_misc);
@@ -238,6 +240,7 @@ static int __init zcbuf_init(void)
 	return 0;
 
 exit_sim:
+	zcbuf_debugfs_exit();
 	zcbuf_sim_exit();
 	return ret;
 }
@@ -245,6 +248,7 @@ exit_sim:
 static void __exit zcbuf_exit(void)
 {
 	misc_deregister(&zcbuf_misc);
+	zcbuf_debugfs_exit();
 	zcbuf_sim_exit();
 }
 

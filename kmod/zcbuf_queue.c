@@ -30,6 +30,10 @@
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
 #include "zcbuf_queue.h"
+#include "zcbuf_stats.h"
+
+#define CREATE_TRACE_POINTS
+#include "zcbuf_trace.h"
 
 static struct zcbuf_queue *zcbuf_ctx_queue(struct zcbuf_ctx *ctx)
 {
@@ -42,7 +46,7 @@ static struct zcbuf_slot *zcbuf_dbuf_slot(struct zcbuf_dev_buf *dbuf)
 }
 
 void zcbuf_queue_init(struct zcbuf_queue *queue,
-		       const struct zcbuf_backend_ops *ops)
+		      const struct zcbuf_backend_ops *ops)
 {
 	queue->ops = ops;
 	spin_lock_init(&queue->qlock);
@@ -74,7 +78,7 @@ void zcbuf_queue_detach_slot(struct zcbuf_slot *slot)
 }
 
 static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
-				    struct zcbuf_slot *slot)
+				   struct zcbuf_slot *slot)
 {
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
@@ -271,8 +275,8 @@ int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
 }
 
 /* Queue one buffer; ctx->lock held. */
-static int zcbuf_queue_queue(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
-			      u64 tx_bytes)
+static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
+			   u64 tx_bytes)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_dev_buf *dbuf = &slot->dbuf;
@@ -292,6 +296,7 @@ static int zcbuf_queue_queue(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 		zcbuf_buffer_revoke_cpu(slot->buf);
 
 	memset(dbuf, 0, sizeof(*dbuf));
+	dbuf->index = slot->index;
 	dbuf->sgt = slot->sgt;
 	dbuf->size = slot->size;
 	dbuf->tx_bytes = tx_bytes;
@@ -300,6 +305,7 @@ static int zcbuf_queue_queue(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	slot->state = ZCBUF_STATE_QUEUED;
 	list_add_tail(&dbuf->node, &queue->queued);
 	queue->nr_queued++;
+	trace_zcbuf_qbuf(slot->index, 0);
 	spin_unlock_irq(&queue->qlock);
 
 	if (queue->streaming && queue->ops->buf_queued)
@@ -332,7 +338,7 @@ int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
 		ret = -EINVAL;
 		goto unlock;
 	}
-	ret = zcbuf_queue_queue(ctx, slot, req->bytesused);
+	ret = zcbuf_queue_buf(ctx, slot, req->bytesused);
 unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -355,6 +361,7 @@ static struct zcbuf_slot *zcbuf_queue_dequeue(struct zcbuf_queue *queue)
 	queue->nr_done--;
 	slot = zcbuf_dbuf_slot(dbuf);
 	slot->state = ZCBUF_STATE_USER;
+	trace_zcbuf_dqbuf(slot->index, dbuf->sequence);
 	spin_unlock_irq(&queue->qlock);
 
 	/*
@@ -412,7 +419,7 @@ int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
 }
 
 __poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
-			   poll_table *wait)
+			  poll_table *wait)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	__poll_t mask = 0;
@@ -473,7 +480,7 @@ static int zcbuf_copy_dmabuf_to_user(struct dma_buf *dmabuf,
  * again; per-frame metadata is not reported.
  */
 ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
-			  char __user *ubuf, size_t len)
+			 char __user *ubuf, size_t len)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_buffer *buf;
@@ -524,7 +531,7 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 	mutex_lock(&ctx->lock);
 	slot = zcbuf_slot_find(ctx, index);
 	if (slot && queue->configured)
-		zcbuf_queue_queue(ctx, slot, 0);
+		zcbuf_queue_buf(ctx, slot, 0);
 	mutex_unlock(&ctx->lock);
 
 	return ret ? ret : n;
@@ -575,6 +582,7 @@ struct zcbuf_dev_buf *zcbuf_queue_take(struct zcbuf_queue *queue)
 	if (dbuf) {
 		list_del(&dbuf->node);
 		zcbuf_dbuf_slot(dbuf)->state = ZCBUF_STATE_DEVICE;
+		trace_zcbuf_dma_start(dbuf->index, 0);
 	}
 	spin_unlock_irqrestore(&queue->qlock, flags);
 	return dbuf;
@@ -589,7 +597,7 @@ struct zcbuf_dev_buf *zcbuf_queue_take(struct zcbuf_queue *queue)
  * before the eventfd and waiters are signalled.
  */
 void zcbuf_queue_complete(struct zcbuf_queue *queue,
-			   struct zcbuf_dev_buf *dbuf)
+			  struct zcbuf_dev_buf *dbuf)
 {
 	unsigned long flags;
 
@@ -600,10 +608,15 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 	queue->nr_done++;
 	if (dbuf->flags & ZCBUF_DQ_ERROR) {
 		queue->stats.errors++;
+		atomic64_inc(&zcbuf_counters.errors);
 	} else {
 		queue->stats.frames++;
 		queue->stats.bytes += dbuf->bytesused;
+		atomic64_inc(&zcbuf_counters.frames);
+		atomic64_add(dbuf->bytesused, &zcbuf_counters.frame_bytes);
 	}
+	trace_zcbuf_complete(dbuf->index, dbuf->sequence, dbuf->bytesused,
+			     dbuf->flags);
 	if (queue->eventfd)
 		zcbuf_eventfd_signal(queue->eventfd);
 	spin_unlock_irqrestore(&queue->qlock, flags);
@@ -617,14 +630,18 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
  * @reason: why
  */
 void zcbuf_queue_drop(struct zcbuf_queue *queue,
-		       enum zcbuf_drop_reason reason)
+		      enum zcbuf_drop_reason reason)
 {
 	unsigned long flags;
 
 	spin_lock_irqsave(&queue->qlock, flags);
-	if (reason == ZCBUF_DROP_NO_BUFFER)
+	if (reason == ZCBUF_DROP_NO_BUFFER) {
 		queue->stats.drops_no_buffer++;
-	else
+		atomic64_inc(&zcbuf_counters.drops_no_buffer);
+	} else {
 		queue->stats.drops_injected++;
+		atomic64_inc(&zcbuf_counters.drops_injected);
+	}
 	spin_unlock_irqrestore(&queue->qlock, flags);
+	trace_zcbuf_drop(reason);
 }

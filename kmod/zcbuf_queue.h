@@ -53,7 +53,7 @@ struct zcbuf_queue {
 	bool streaming;
 	void *drvdata;
 
-	spinlock_t qlock;
+	spinlock_t qlock;	/* see @qlock above */
 	struct list_head queued;
 	struct list_head done;
 	struct eventfd_ctx *eventfd;
@@ -64,7 +64,7 @@ struct zcbuf_queue {
 };
 
 void zcbuf_queue_init(struct zcbuf_queue *queue,
-		       const struct zcbuf_backend_ops *ops);
+		      const struct zcbuf_backend_ops *ops);
 void zcbuf_queue_release(struct zcbuf_ctx *ctx);
 void zcbuf_queue_detach_slot(struct zcbuf_slot *slot);
 u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
@@ -85,8 +85,8 @@ int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
 		      struct zcbuf_fd_pending *pending);
 
 __poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
-			   poll_table *wait);
+			  poll_table *wait);
 ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
-			  char __user *ubuf, size_t len);
+			 char __user *ubuf, size_t len);
 
 #endif /* _ZCBUF_QUEUE_H */
