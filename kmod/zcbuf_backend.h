@@ -18,6 +18,7 @@
 #include <linux/types.h>
 
 struct device;
+struct dma_fence;
 struct zcbuf_config;
 struct zcbuf_queue;
 
@@ -34,6 +35,7 @@ struct zcbuf_queue;
  * @checksum: (device) CRC-32 of what it wrote or read (see the uapi)
  * @npackets: (device) NIC RX: packets written
  * @flags: (device) ZCBUF_DQ_* flags
+ * @fence: signalled by zcbuf_queue_complete(); the queue's, not the device's
  */
 struct zcbuf_dev_buf {
 	struct list_head node;
@@ -47,6 +49,7 @@ struct zcbuf_dev_buf {
 	u32 checksum;
 	u32 npackets;
 	u32 flags;
+	struct dma_fence *fence;
 };
 
 /* Why a frame was lost. */

@@ -17,6 +17,7 @@
  */
 
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/err.h>
 #include <linux/eventfd.h>
 #include <linux/fs.h>
@@ -29,6 +30,7 @@
 #include "zcbuf_buffer.h"
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
+#include "zcbuf_fence.h"
 #include "zcbuf_queue.h"
 #include "zcbuf_stats.h"
 
@@ -53,6 +55,7 @@ void zcbuf_queue_init(struct zcbuf_queue *queue,
 	INIT_LIST_HEAD(&queue->queued);
 	INIT_LIST_HEAD(&queue->done);
 	init_waitqueue_head(&queue->done_wq);
+	queue->fence_context = dma_fence_context_alloc(1);
 }
 
 u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
@@ -123,6 +126,14 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx)
 	xa_for_each(&ctx->slots, index, slot)
 		slot->state = ZCBUF_STATE_USER;
 	spin_unlock_irq(&queue->qlock);
+
+	/* What the device never completed, it never will. */
+	xa_for_each(&ctx->slots, index, slot) {
+		if (slot->dbuf.fence) {
+			zcbuf_fence_signal(slot->dbuf.fence, -ECANCELED);
+			slot->dbuf.fence = NULL;
+		}
+	}
 
 	if (queue->cfg.flags & ZCBUF_CFG_STRICT) {
 		xa_for_each(&ctx->slots, index, slot)
@@ -280,6 +291,7 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_dev_buf *dbuf = &slot->dbuf;
+	struct dma_fence *fence;
 	int ret;
 
 	lockdep_assert_held(&ctx->lock);
@@ -291,6 +303,17 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	if (ret)
 		return ret;
 
+	fence = zcbuf_fence_create(queue->fence_context,
+				   ++queue->fence_seqno);
+	if (!fence)
+		return -ENOMEM;
+	ret = zcbuf_fence_attach(slot->dmabuf, fence,
+				 queue->dir == DMA_FROM_DEVICE);
+	if (ret) {
+		zcbuf_fence_signal(fence, ret);
+		return ret;
+	}
+
 	/* Strict: user space may not touch what the device owns. */
 	if (queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf)
 		zcbuf_buffer_revoke_cpu(slot->buf);
@@ -300,6 +323,7 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	dbuf->sgt = slot->sgt;
 	dbuf->size = slot->size;
 	dbuf->tx_bytes = tx_bytes;
+	dbuf->fence = fence;
 
 	spin_lock_irq(&queue->qlock);
 	slot->state = ZCBUF_STATE_QUEUED;
@@ -600,6 +624,10 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 			  struct zcbuf_dev_buf *dbuf)
 {
 	unsigned long flags;
+
+	/* Importers waiting on the reservation object first, then the rest. */
+	zcbuf_fence_signal(dbuf->fence, dbuf->flags & ZCBUF_DQ_ERROR ? -EIO : 0);
+	dbuf->fence = NULL;
 
 	spin_lock_irqsave(&queue->qlock, flags);
 	zcbuf_dbuf_slot(dbuf)->state = ZCBUF_STATE_DONE;

@@ -30,6 +30,8 @@ struct zcbuf_slot;
  * @configured: ZCBUF_IOC_CONFIG chose a device
  * @streaming: between STREAMON and STREAMOFF
  * @drvdata: the device's per-queue state, between start and stop
+ * @fence_context: the fence timeline of this queue
+ * @fence_seqno: the last fence's sequence number
  *
  * The fields above are under the context's lock.  The device never takes
  * that lock, so that stopping it with the lock held cannot deadlock.
@@ -52,6 +54,8 @@ struct zcbuf_queue {
 	bool configured;
 	bool streaming;
 	void *drvdata;
+	u64 fence_context;
+	u64 fence_seqno;
 
 	spinlock_t qlock;	/* see @qlock above */
 	struct list_head queued;

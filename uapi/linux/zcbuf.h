@@ -28,6 +28,13 @@
  * per completed buffer) and by poll() on the /dev/zcbuf fd (POLLIN while a
  * buffer is DONE).
  *
+ * Implicit synchronisation: QBUF adds a fence to the reservation object of
+ * the buffer's DMA-buf (a write fence when the device writes, a read fence
+ * when it reads), signalled when the device completes the buffer, before
+ * DQBUF, poll() or the eventfd can see it; STREAMOFF signals the rest with
+ * an error.  So poll() on an exported DMA-buf fd, DMA_BUF_IOCTL_SYNC (which
+ * waits for it) and DMA_BUF_IOCTL_EXPORT_SYNC_FILE agree with the eventfd.
+ *
  * read() on /dev/zcbuf is the traditional copying path: it takes the oldest
  * DONE buffer, copies its bytesused bytes (at most count) into the caller's
  * memory, queues the buffer again and returns the bytes copied.  It blocks

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcbuf fences.
+ *
+ * QBUF adds an unsignalled fence to the reservation object of the buffer's
+ * DMA-buf: a write fence when the device will write (camera, RX), a read
+ * fence when it will read (TX).  The device signals it when it completes the
+ * buffer, just before the completion is visible to DQBUF, poll() and the
+ * eventfd; STREAMOFF and close signal what is left with -ECANCELED.  So
+ * poll() on an exported DMA-buf fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE and
+ * DMA_BUF_IOCTL_SYNC (which waits for fences) all agree with the eventfd.
+ *
+ * Each fence carries its own spinlock: a fence may outlive the queue that
+ * made it (a sync_file holds it).  It is freed by the core's default release
+ * (dma_fence_free()).
+ */
+
+#include <linux/dma-fence.h>
+#include <linux/dma-resv.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "zcbuf_fence.h"
+
+/**
+ * struct zcbuf_fence - one buffer's trip through the device
+ * @base: the fence; first, so that dma_fence_free() frees the whole struct
+ * @lock: protects @base's state (dma-fence's own locking)
+ */
+struct zcbuf_fence {
+	struct dma_fence base;
+	spinlock_t lock;	/* see @lock above */
+};
+
+static const char *zcbuf_fence_driver_name(struct dma_fence *fence)
+{
+	return "zcbuf";
+}
+
+static const char *zcbuf_fence_timeline_name(struct dma_fence *fence)
+{
+	return "zcbuf-device";
+}
+
+static const struct dma_fence_ops zcbuf_fence_ops = {
+	.get_driver_name = zcbuf_fence_driver_name,
+	.get_timeline_name = zcbuf_fence_timeline_name,
+};
+
+/**
+ * zcbuf_fence_create() - a new, unsignalled fence
+ * @context: the queue's fence context (dma_fence_context_alloc())
+ * @seqno: increasing per context
+ *
+ * Return: the fence with one reference, or NULL.
+ */
+struct dma_fence *zcbuf_fence_create(u64 context, u64 seqno)
+{
+	struct zcbuf_fence *f;
+
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return NULL;
+	spin_lock_init(&f->lock);
+	dma_fence_init(&f->base, &zcbuf_fence_ops, &f->lock, context, seqno);
+	return &f->base;
+}
+
+/**
+ * zcbuf_fence_attach() - publish a fence in a DMA-buf's reservation object
+ * @dmabuf: the buffer
+ * @fence: the fence; the reservation object takes its own reference
+ * @device_writes: a write fence (device writes) or a read fence
+ *
+ * Return: 0, or -EINTR / -ENOMEM with nothing changed.
+ */
+int zcbuf_fence_attach(struct dma_buf *dmabuf, struct dma_fence *fence,
+		       bool device_writes)
+{
+	struct dma_resv *resv = dmabuf->resv;
+	int ret;
+
+	ret = dma_resv_lock_interruptible(resv, NULL);
+	if (ret)
+		return ret;
+	ret = dma_resv_reserve_fences(resv, 1);
+	if (!ret)
+		dma_resv_add_fence(resv, fence, device_writes ?
+				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+	dma_resv_unlock(resv);
+	return ret;
+}
+
+/**
+ * zcbuf_fence_signal() - the device is done (or will never be)
+ * @fence: the fence; the caller's reference is dropped
+ * @error: 0, or why the work did not happen (-ECANCELED, -EIO)
+ *
+ * Any context.
+ */
+void zcbuf_fence_signal(struct dma_fence *fence, int error)
+{
+	if (error)
+		dma_fence_set_error(fence, error);
+	dma_fence_signal(fence);
+	dma_fence_put(fence);
+}

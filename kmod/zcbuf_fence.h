@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zcbuf fences: "the device is still working on this buffer", in the
+ * buffer's reservation object, for importers that synchronise implicitly.
+ */
+#ifndef _ZCBUF_FENCE_H
+#define _ZCBUF_FENCE_H
+
+#include <linux/dma-buf.h>
+#include <linux/types.h>
+
+struct dma_fence;
+
+struct dma_fence *zcbuf_fence_create(u64 context, u64 seqno);
+int zcbuf_fence_attach(struct dma_buf *dmabuf, struct dma_fence *fence,
+		       bool device_writes);
+void zcbuf_fence_signal(struct dma_fence *fence, int error);
+
+#endif /* _ZCBUF_FENCE_H */
