@@ -270,9 +270,14 @@ int zcbuf_configure(int fd, struct zcbuf_config *cfg)
 
 	if (!cfg)
 		return -EINVAL;
-	/* The struct has no holes: copying it copies exactly its fields. */
+	/*
+	 * The struct has no holes: copying it copies exactly its fields.
+	 * frame_size is (out): a struct reused after an earlier call still
+	 * holds the old value, which is not input.
+	 */
 	memset(&arg, 0, sizeof(arg));
 	memcpy(&arg, cfg, sizeof(arg));
+	arg.frame_size = 0;
 	ret = zcbuf__ioctl(fd, ZCBUF_IOC_CONFIG, &arg, 0);
 	if (ret < 0)
 		return ret;

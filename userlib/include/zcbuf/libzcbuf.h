@@ -173,7 +173,8 @@ LIBZCBUF_API int zcbuf_sync_end(int fd, unsigned int index, uint64_t offset,
 /*
  * ZCBUF_IOC_CONFIG.  Start from a zeroed struct (reserved fields must be 0)
  * and fill what the personality uses; on success cfg->frame_size says how
- * many bytes each queued buffer must hold.
+ * many bytes each queued buffer must hold.  cfg->frame_size is never sent
+ * (it is an output), so a struct can be reused for another call.
  */
 LIBZCBUF_API int zcbuf_configure(int fd, struct zcbuf_config *cfg);
 
