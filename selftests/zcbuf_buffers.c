@@ -199,6 +199,74 @@ TEST_F(buffers, alloc_zeroed)
 	}
 }
 
+/* Page frame numbers behind [p, p + npages pages); 0 or -errno. */
+static int pagemap_pfns(void *p, size_t npages, size_t page, uint64_t *pfn)
+{
+	uint64_t e;
+	size_t i;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < npages; i++) {
+		off_t off = ((uintptr_t)p / page + i) * sizeof(e);
+
+		if (pread(fd, &e, sizeof(e), off) != sizeof(e)) {
+			close(fd);
+			return -EIO;
+		}
+		if (!(e & (1ULL << 63))) {	/* not present */
+			close(fd);
+			return -ENXIO;
+		}
+		pfn[i] = e & ((1ULL << 55) - 1);
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * The mapping shows real, distinct pages (as /proc/self/pagemap sees
+ * them); a ZCBUF_ALLOC_CONTIG buffer's are physically consecutive.
+ */
+TEST_F(buffers, pages_distinct_contig_consecutive)
+{
+	const size_t npages = 256;	/* 1 MiB with 4 KiB pages */
+	uint64_t *pfn;
+	size_t i, j, bad = 0;
+	uint32_t idx;
+	uint8_t *p;
+	int ret;
+
+	pfn = calloc(npages, sizeof(*pfn));
+	ASSERT_NE(NULL, pfn);
+	ASSERT_EQ(0, zc_alloc(self->fd, npages * self->page, 1, self->flags, &idx));
+	p = zc_map_buffer(self->fd, idx, NULL);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < npages; i++)
+		p[i * self->page] = 1;	/* fault every page in */
+
+	ret = pagemap_pfns(p, npages, self->page, pfn);
+	ASSERT_EQ(0, ret) TH_LOG("pagemap: %s", strerror(-ret));
+	if (!pfn[0])
+		SKIP(goto out, "pagemap hides page frame numbers (needs CAP_SYS_ADMIN)");
+
+	if (self->flags & ZCBUF_ALLOC_CONTIG) {
+		for (i = 1; i < npages; i++)
+			bad += pfn[i] != pfn[0] + i;
+		EXPECT_EQ(0, bad) TH_LOG("%zu of %zu pages out of sequence", bad, npages);
+	} else {
+		for (i = 0; i < npages; i++)
+			for (j = i + 1; j < npages; j++)
+				bad += pfn[i] == pfn[j];
+		EXPECT_EQ(0, bad) TH_LOG("%zu pages mapped twice", bad);
+	}
+out:
+	munmap(p, npages * self->page);
+	free(pfn);
+}
+
 /* Each bit outside ZCBUF_ALLOC_VALID_FLAGS alone, and reserved: EINVAL. */
 TEST_F(buffers, alloc_unknown_flags_einval)
 {
