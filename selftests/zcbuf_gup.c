@@ -7,7 +7,8 @@
  *			buffer, the mapping and the context);
  *   process_vm_readv/writev	pinned as the "remote" memory;
  *   O_DIRECT		block I/O from and into the mapping (a loop device on
- *			a tmpfs file: the runner must provide the loop module);
+ *			a tmpfs file: the guest needs the loop module, which
+ *			the test modprobes if /dev/loop-control is missing);
  *   MSG_ZEROCOPY	TCP over loopback, completion read from the error queue;
  *   io_uring		fixed buffers (FOLL_LONGTERM pins).
  *
@@ -255,6 +256,11 @@ static int loop_setup(struct odirect_target *t, size_t size)
 	int ctl, n, i, ret;
 
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0 && errno == ENOENT) {
+		/* Loadable on Debian's kernels, if the runner shipped it. */
+		if (system("modprobe -q loop 2>/dev/null") == 0)
+			ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	}
 	if (ctl < 0)
 		return -errno;
 	n = ioctl(ctl, LOOP_CTL_GET_FREE);
