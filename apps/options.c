@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * zcbuf-capture: the command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+"usage: %s [options]\n"
+"\n"
+"Stream frames from the zcbuf simulated device into mmapped DMA-buf buffers,\n"
+"verify every one (sequence, size, CRC-32 against the device's checksum) and\n"
+"hand it to a sink, without copying it.\n"
+"\n"
+"Device:\n"
+"  --device camera|nic-rx   personality (default camera)\n"
+"  --path PATH              device node (default " ZCBUF_DEFAULT_PATH ")\n"
+"  --width N --height N     camera frame size (default 640x480)\n"
+"  --format rgb24|yuyv      camera pixel format (default rgb24)\n"
+"  --fps N                  frames per second, 0 = as fast as possible (default 30)\n"
+"  --pkt-min N --pkt-max N  nic-rx packet sizes (default 64..1500)\n"
+"  --pkt-rate N             nic-rx buffers per second, 0 = unthrottled (default 100)\n"
+"  --pkts-per-buffer N      nic-rx packets per buffer (default 32)\n"
+"  --drop-permille N --error-permille N --jitter-us N\n"
+"  --stall-every N --stall-ms N   fault injection (default off)\n"
+"  --seed N                 device random seed (default 1)\n"
+"\n"
+"Streaming:\n"
+"  --buffers N              buffers to allocate and queue (default 4, max %d)\n"
+"  --frames N               stop after N buffers\n"
+"  --seconds S              stop after S seconds (neither: until Ctrl-C)\n"
+"  --poll                   wait with poll() on the device, not the eventfd\n"
+"  --quiet                  no live status line\n"
+"\n"
+"Sinks:\n"
+"  --sink none|file|png|tcp (default none)\n"
+"  file: --output FILE (default capture.raw), raw frames written straight\n"
+"        from the mapped buffer; --direct opens it O_DIRECT (each frame is\n"
+"        then padded to a multiple of 4096 bytes in the file)\n"
+"  png:  --png-every N (default 30), --png-dir DIR (default .): PNG snapshots\n"
+"        (camera only; YUYV is converted to RGB)\n"
+"  tcp:  frames sent with MSG_ZEROCOPY to a receiver thread over loopback\n"
+"        TCP; a buffer goes back to the device only after its zerocopy\n"
+"        completion; --copy uses plain send() instead\n"
+"\n"
+"Exit status: 0 when every frame verified, 1 on any mismatch or error.\n",
+		prog, MAX_BUFFERS);
+}
+
+enum {
+	OPT_DEVICE = 256, OPT_PATH, OPT_WIDTH, OPT_HEIGHT, OPT_FORMAT, OPT_FPS,
+	OPT_PKT_MIN, OPT_PKT_MAX, OPT_PKT_RATE, OPT_PKTS_PER_BUFFER,
+	OPT_DROP, OPT_ERROR, OPT_JITTER, OPT_STALL_EVERY, OPT_STALL_MS,
+	OPT_SEED, OPT_BUFFERS, OPT_FRAMES, OPT_SECONDS, OPT_POLL, OPT_QUIET,
+	OPT_SINK, OPT_OUTPUT, OPT_DIRECT, OPT_PNG_EVERY, OPT_PNG_DIR, OPT_COPY,
+};
+
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "path", required_argument, NULL, OPT_PATH },
+	{ "width", required_argument, NULL, OPT_WIDTH },
+	{ "height", required_argument, NULL, OPT_HEIGHT },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "fps", required_argument, NULL, OPT_FPS },
+	{ "pkt-min", required_argument, NULL, OPT_PKT_MIN },
+	{ "pkt-max", required_argument, NULL, OPT_PKT_MAX },
+	{ "pkt-rate", required_argument, NULL, OPT_PKT_RATE },
+	{ "pkts-per-buffer", required_argument, NULL, OPT_PKTS_PER_BUFFER },
+	{ "drop-permille", required_argument, NULL, OPT_DROP },
+	{ "error-permille", required_argument, NULL, OPT_ERROR },
+	{ "jitter-us", required_argument, NULL, OPT_JITTER },
+	{ "stall-every", required_argument, NULL, OPT_STALL_EVERY },
+	{ "stall-ms", required_argument, NULL, OPT_STALL_MS },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "buffers", required_argument, NULL, OPT_BUFFERS },
+	{ "frames", required_argument, NULL, OPT_FRAMES },
+	{ "seconds", required_argument, NULL, OPT_SECONDS },
+	{ "poll", no_argument, NULL, OPT_POLL },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "sink", required_argument, NULL, OPT_SINK },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "direct", no_argument, NULL, OPT_DIRECT },
+	{ "png-every", required_argument, NULL, OPT_PNG_EVERY },
+	{ "png-dir", required_argument, NULL, OPT_PNG_DIR },
+	{ "copy", no_argument, NULL, OPT_COPY },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_u64(const char *name, const char *s, uint64_t max,
+		     uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-' || v > max) {
+		fprintf(stderr, "zcbuf-capture: --%s: '%s' is not a number "
+			"from 0 to %llu\n", name, s, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_u32(const char *name, const char *s, unsigned int *out)
+{
+	uint64_t v;
+	int ret = parse_u64(name, s, UINT32_MAX, &v);
+
+	if (!ret)
+		*out = (unsigned int)v;
+	return ret;
+}
+
+/* 0 to go on, 1 when --help was printed, -EINVAL on a bad option. */
+int parse_options(int argc, char **argv, struct options *opt)
+{
+	const char *prog = argv[0];
+	char *end;
+	int c, idx;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->personality = ZCBUF_DEV_CAMERA;
+	opt->width = 640;
+	opt->height = 480;
+	opt->pixelformat = ZCBUF_FMT_RGB24;
+	opt->fps = 30;
+	opt->pkt_min = 64;
+	opt->pkt_max = 1500;
+	opt->pkt_rate = 100;
+	opt->pkts_per_buffer = 32;
+	opt->seed = 1;
+	opt->buffers = 4;
+	opt->device_path = ZCBUF_DEFAULT_PATH;
+	opt->sink = "none";
+	opt->output = "capture.raw";
+	opt->png_every = 30;
+	opt->png_dir = ".";
+
+	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+		const char *name = c >= 256 ? longopts[idx].name : "";
+		int ret = 0;
+
+		switch (c) {
+		case 'h':
+			usage(stdout, prog);
+			return 1;
+		case OPT_DEVICE:
+			if (!strcmp(optarg, "camera")) {
+				opt->personality = ZCBUF_DEV_CAMERA;
+			} else if (!strcmp(optarg, "nic-rx")) {
+				opt->personality = ZCBUF_DEV_NIC_RX;
+			} else {
+				fprintf(stderr, "zcbuf-capture: --device: "
+					"camera or nic-rx, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_PATH: opt->device_path = optarg; break;
+		case OPT_WIDTH: ret = parse_u32(name, optarg, &opt->width); break;
+		case OPT_HEIGHT: ret = parse_u32(name, optarg, &opt->height); break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "rgb24")) {
+				opt->pixelformat = ZCBUF_FMT_RGB24;
+			} else if (!strcmp(optarg, "yuyv")) {
+				opt->pixelformat = ZCBUF_FMT_YUYV;
+			} else {
+				fprintf(stderr, "zcbuf-capture: --format: "
+					"rgb24 or yuyv, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FPS: ret = parse_u32(name, optarg, &opt->fps); break;
+		case OPT_PKT_MIN: ret = parse_u32(name, optarg, &opt->pkt_min); break;
+		case OPT_PKT_MAX: ret = parse_u32(name, optarg, &opt->pkt_max); break;
+		case OPT_PKT_RATE: ret = parse_u32(name, optarg, &opt->pkt_rate); break;
+		case OPT_PKTS_PER_BUFFER:
+			ret = parse_u32(name, optarg, &opt->pkts_per_buffer);
+			break;
+		case OPT_DROP: ret = parse_u32(name, optarg, &opt->drop_permille); break;
+		case OPT_ERROR: ret = parse_u32(name, optarg, &opt->error_permille); break;
+		case OPT_JITTER: ret = parse_u32(name, optarg, &opt->jitter_us); break;
+		case OPT_STALL_EVERY:
+			ret = parse_u32(name, optarg, &opt->stall_every);
+			break;
+		case OPT_STALL_MS: ret = parse_u32(name, optarg, &opt->stall_ms); break;
+		case OPT_SEED: ret = parse_u64(name, optarg, UINT64_MAX, &opt->seed); break;
+		case OPT_BUFFERS:
+			ret = parse_u32(name, optarg, &opt->buffers);
+			if (!ret && (opt->buffers < 1 || opt->buffers > MAX_BUFFERS)) {
+				fprintf(stderr, "zcbuf-capture: --buffers: "
+					"1 to %d\n", MAX_BUFFERS);
+				ret = -EINVAL;
+			}
+			break;
+		case OPT_FRAMES:
+			ret = parse_u64(name, optarg, UINT64_MAX, &opt->frames);
+			break;
+		case OPT_SECONDS:
+			errno = 0;
+			opt->seconds = strtod(optarg, &end);
+			if (errno || end == optarg || *end || opt->seconds < 0) {
+				fprintf(stderr, "zcbuf-capture: --seconds: "
+					"'%s' is not a duration\n", optarg);
+				ret = -EINVAL;
+			}
+			break;
+		case OPT_POLL: opt->use_poll = true; break;
+		case OPT_QUIET: opt->quiet = true; break;
+		case OPT_SINK:
+			if (!sink_find(optarg)) {
+				fprintf(stderr, "zcbuf-capture: --sink: "
+					"none, file, png or tcp, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			opt->sink = optarg;
+			break;
+		case OPT_OUTPUT: opt->output = optarg; break;
+		case OPT_DIRECT: opt->direct = true; break;
+		case OPT_PNG_EVERY:
+			ret = parse_u32(name, optarg, &opt->png_every);
+			if (!ret && !opt->png_every) {
+				fprintf(stderr, "zcbuf-capture: --png-every: "
+					"at least 1\n");
+				ret = -EINVAL;
+			}
+			break;
+		case OPT_PNG_DIR: opt->png_dir = optarg; break;
+		case OPT_COPY: opt->copy = true; break;
+		default:
+			usage(stderr, prog);
+			return -EINVAL;
+		}
+		if (ret)
+			return ret;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "zcbuf-capture: unexpected argument '%s'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (!strcmp(opt->sink, "png") && opt->personality != ZCBUF_DEV_CAMERA) {
+		fprintf(stderr, "zcbuf-capture: --sink png needs --device camera\n");
+		return -EINVAL;
+	}
+	return 0;
+}
