@@ -88,6 +88,15 @@ void zcbuf_queue_drop(struct zcbuf_queue *queue,
 
 bool zcbuf_queue_has_queued(struct zcbuf_queue *queue);
 
+/*
+ * With shared rings, user space submits buffers in memory: a device takes
+ * them with zcbuf_queue_refill() from its own process context (it may sleep)
+ * before zcbuf_queue_take().  A device that waits for buffers waits for
+ * zcbuf_queue_has_work(), which also asks user space for a kick when idle.
+ */
+void zcbuf_queue_refill(struct zcbuf_queue *queue);
+bool zcbuf_queue_has_work(struct zcbuf_queue *queue);
+
 /* The queue's configuration and the device's private pointer. */
 const struct zcbuf_config *zcbuf_queue_config(struct zcbuf_queue *queue);
 void *zcbuf_queue_get_drvdata(struct zcbuf_queue *queue);

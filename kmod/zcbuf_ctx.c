@@ -45,7 +45,7 @@ static void zcbuf_slot_destroy(struct zcbuf_slot *slot)
 {
 	zcbuf_queue_detach_slot(slot);
 	dma_buf_put(slot->dmabuf);
-	kfree(slot);
+	kfree_rcu(slot, rcu);
 }
 
 void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
@@ -188,7 +188,8 @@ int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
 		mutex_unlock(&ctx->lock);
 		return -EINVAL;
 	}
-	if (zcbuf_queue_slot_state(ctx, slot) != ZCBUF_STATE_USER) {
+	/* Also keeps the device's SQ path off it from here on. */
+	if (zcbuf_queue_claim_slot(ctx, slot)) {
 		mutex_unlock(&ctx->lock);
 		return -EBUSY;
 	}
@@ -407,6 +408,15 @@ int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma)
 
 	if (index > U32_MAX)
 		return -EINVAL;
+
+	if (index == ZCBUF_RING_MMAP_INDEX) {
+		if (pgoff)
+			return -EINVAL;
+		mutex_lock(&ctx->lock);
+		ret = zcbuf_queue_ring_mmap(ctx, vma);
+		mutex_unlock(&ctx->lock);
+		return ret;
+	}
 
 	mutex_lock(&ctx->lock);
 	slot = zcbuf_slot_find(ctx, index);

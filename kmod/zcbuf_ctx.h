@@ -7,6 +7,7 @@
 
 #include <linux/dma-direction.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
@@ -50,6 +51,8 @@ extern struct zcbuf_limits zcbuf_limits;
  * @sgt: @attach mapped for the device in direction @dir (under ctx->lock)
  * @dir: direction of @sgt
  * @dbuf: the buffer as the device sees it while queued
+ * @rcu: slots are freed after a grace period: the device's SQ path looks
+ *	them up under RCU, without ctx->lock
  */
 struct zcbuf_slot {
 	u32 index;
@@ -62,6 +65,7 @@ struct zcbuf_slot {
 	struct sg_table *sgt;
 	enum dma_data_direction dir;
 	struct zcbuf_dev_buf dbuf;
+	struct rcu_head rcu;
 };
 
 /**

@@ -86,7 +86,7 @@ static int zcbuf_ioctl_info(struct zcbuf_ctx *ctx, void *arg,
 	memset(info, 0, sizeof(*info));
 	info->version = ZCBUF_API_VERSION;
 	info->caps = ZCBUF_CAP_CONTIG | ZCBUF_CAP_IMPORT | ZCBUF_CAP_CAMERA |
-		     ZCBUF_CAP_NIC | ZCBUF_CAP_STRICT;
+		     ZCBUF_CAP_NIC | ZCBUF_CAP_STRICT | ZCBUF_CAP_RING;
 	info->max_buffers = zcbuf_limits.max_buffers;
 	info->page_size = PAGE_SIZE;
 	info->max_buffer_size = zcbuf_limits.max_buffer_size;
@@ -129,6 +129,8 @@ static const struct zcbuf_ioctl_desc zcbuf_ioctls[] = {
 	ZCBUF_IOCTL(ZCBUF_IOC_QBUF, zcbuf_ioctl_qbuf),
 	ZCBUF_IOCTL(ZCBUF_IOC_DQBUF, zcbuf_ioctl_dqbuf),
 	ZCBUF_IOCTL(ZCBUF_IOC_STATS, zcbuf_ioctl_stats),
+	ZCBUF_IOCTL(ZCBUF_IOC_RING_SETUP, zcbuf_ioctl_ring_setup),
+	ZCBUF_IOCTL(ZCBUF_IOC_RING_KICK, zcbuf_ioctl_ring_kick),
 };
 
 /* Large enough for the argument of any command. */
@@ -146,6 +148,8 @@ union zcbuf_ioctl_arg {
 	struct zcbuf_qbuf qbuf;
 	struct zcbuf_dqbuf dqbuf;
 	struct zcbuf_stats stats;
+	struct zcbuf_ring_setup ring_setup;
+	struct zcbuf_ring_kick ring_kick;
 };
 
 static long zcbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

@@ -23,6 +23,8 @@
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
+#include <linux/log2.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -32,6 +34,7 @@
 #include "zcbuf_ctx.h"
 #include "zcbuf_fence.h"
 #include "zcbuf_queue.h"
+#include "zcbuf_ring.h"
 #include "zcbuf_stats.h"
 
 #define CREATE_TRACE_POINTS
@@ -66,7 +69,32 @@ u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
 	spin_lock_irq(&queue->qlock);
 	state = slot->state;
 	spin_unlock_irq(&queue->qlock);
-	return state;
+	/* Taken from the SQ and on its way to the queue. */
+	return state == ZCBUF_STATE_CLAIMED ? ZCBUF_STATE_QUEUED : state;
+}
+
+/**
+ * zcbuf_queue_claim_slot() - take a buffer out of the queue's reach
+ * @ctx: the context, its lock held
+ * @slot: a buffer that is about to be freed
+ *
+ * Return: 0 if it was ZCBUF_STATE_USER (it is now claimed: the device's
+ * SQ path will not take it), else -EBUSY.
+ */
+int zcbuf_queue_claim_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	int ret = -EBUSY;
+
+	lockdep_assert_held(&ctx->lock);
+
+	spin_lock_irq(&queue->qlock);
+	if (slot->state == ZCBUF_STATE_USER) {
+		slot->state = ZCBUF_STATE_CLAIMED;
+		ret = 0;
+	}
+	spin_unlock_irq(&queue->qlock);
+	return ret;
 }
 
 /* Drop the device's attachment; the slot is in ZCBUF_STATE_USER. */
@@ -126,6 +154,8 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx)
 	xa_for_each(&ctx->slots, index, slot)
 		slot->state = ZCBUF_STATE_USER;
 	spin_unlock_irq(&queue->qlock);
+	if (queue->ring)
+		zcbuf_ring_sq_discard(queue->ring);
 
 	/* What the device never completed, it never will. */
 	xa_for_each(&ctx->slots, index, slot) {
@@ -169,6 +199,8 @@ void zcbuf_queue_release(struct zcbuf_ctx *ctx)
 	if (queue->eventfd)
 		eventfd_ctx_put(queue->eventfd);
 	queue->eventfd = NULL;
+	zcbuf_ring_destroy(queue->ring);
+	queue->ring = NULL;
 }
 
 int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
@@ -285,26 +317,51 @@ int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
 	return 0;
 }
 
-/* Queue one buffer; ctx->lock held. */
-static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
-			   u64 tx_bytes)
+/*
+ * Claim a buffer for queueing: USER, or with rings also DONE (its CQE is
+ * user space's now).  qlock held.  Claimed, no other path queues or frees
+ * it.  Return: the state it had, or ZCBUF_STATE_CLAIMED if it cannot be.
+ */
+static u32 zcbuf_queue_claim(struct zcbuf_queue *queue, struct zcbuf_slot *slot)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	u32 state = slot->state;
+
+	lockdep_assert_held(&queue->qlock);
+
+	if (state != ZCBUF_STATE_USER &&
+	    !(queue->ring && state == ZCBUF_STATE_DONE))
+		return ZCBUF_STATE_CLAIMED;
+	if (state == ZCBUF_STATE_DONE)
+		queue->nr_done--;
+	slot->state = ZCBUF_STATE_CLAIMED;
+	return state;
+}
+
+/* Undo zcbuf_queue_claim(); qlock held. */
+static void zcbuf_queue_unclaim(struct zcbuf_queue *queue,
+				struct zcbuf_slot *slot, u32 state)
+{
+	lockdep_assert_held(&queue->qlock);
+
+	if (state == ZCBUF_STATE_DONE)
+		queue->nr_done++;
+	slot->state = state;
+}
+
+/*
+ * Hand a claimed buffer to the device: fence it, revoke user mappings in
+ * strict mode, and put it on the queued list.  Its device mapping is made.
+ * May sleep.
+ */
+static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
+			       struct zcbuf_slot *slot, u64 tx_bytes)
+{
 	struct zcbuf_dev_buf *dbuf = &slot->dbuf;
 	struct dma_fence *fence;
 	int ret;
 
-	lockdep_assert_held(&ctx->lock);
-
-	if (zcbuf_queue_slot_state(ctx, slot) != ZCBUF_STATE_USER)
-		return -EBUSY;
-
-	ret = zcbuf_queue_attach_slot(queue, slot);
-	if (ret)
-		return ret;
-
 	fence = zcbuf_fence_create(queue->fence_context,
-				   ++queue->fence_seqno);
+				   atomic64_inc_return(&queue->fence_seqno));
 	if (!fence)
 		return -ENOMEM;
 	ret = zcbuf_fence_attach(slot->dmabuf, fence,
@@ -331,6 +388,35 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	queue->nr_queued++;
 	trace_zcbuf_qbuf(slot->index, 0);
 	spin_unlock_irq(&queue->qlock);
+	return 0;
+}
+
+/* Queue one buffer from the ioctl path; ctx->lock held. */
+static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
+			   u64 tx_bytes)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	u32 state;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+
+	/* With rings, a completed buffer goes back without a DQBUF. */
+	spin_lock_irq(&queue->qlock);
+	state = zcbuf_queue_claim(queue, slot);
+	spin_unlock_irq(&queue->qlock);
+	if (state == ZCBUF_STATE_CLAIMED)
+		return -EBUSY;
+
+	ret = zcbuf_queue_attach_slot(queue, slot);
+	if (!ret)
+		ret = zcbuf_queue_enqueue(queue, slot, tx_bytes);
+	if (ret) {
+		spin_lock_irq(&queue->qlock);
+		zcbuf_queue_unclaim(queue, slot, state);
+		spin_unlock_irq(&queue->qlock);
+		return ret;
+	}
 
 	if (queue->streaming && queue->ops->buf_queued)
 		queue->ops->buf_queued(queue);
@@ -407,6 +493,9 @@ int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
 
 	if (req->flags || memchr_inv(req->reserved, 0, sizeof(req->reserved)))
 		return -EINVAL;
+	/* Completions go to the CQ once there is one. */
+	if (READ_ONCE(queue->ring))
+		return -EINVAL;
 
 	/* ctx->lock keeps FREE off the slot until its result is copied. */
 	mutex_lock(&ctx->lock);
@@ -451,7 +540,7 @@ __poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
 	poll_wait(file, &queue->done_wq, wait);
 
 	spin_lock_irq(&queue->qlock);
-	if (queue->nr_done)
+	if (queue->ring ? zcbuf_ring_cq_ready(queue->ring) : queue->nr_done)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	spin_unlock_irq(&queue->qlock);
 	return mask;
@@ -513,6 +602,9 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 	u32 index;
 	size_t n;
 	int ret;
+
+	if (READ_ONCE(queue->ring))
+		return -EINVAL;
 
 	for (;;) {
 		mutex_lock(&ctx->lock);
@@ -612,6 +704,24 @@ struct zcbuf_dev_buf *zcbuf_queue_take(struct zcbuf_queue *queue)
 	return dbuf;
 }
 
+/* Post a completion to the CQ; qlock held.  Whether to signal the eventfd. */
+static bool zcbuf_queue_post(struct zcbuf_queue *queue,
+			     const struct zcbuf_dev_buf *dbuf)
+{
+	struct zcbuf_cqe cqe = {
+		.index = dbuf->index,
+		.flags = dbuf->flags,
+		.sequence = dbuf->sequence,
+		.timestamp_ns = dbuf->timestamp_ns,
+		.bytesused = dbuf->bytesused,
+		.checksum = dbuf->checksum,
+		.npackets = dbuf->npackets,
+	};
+
+	lockdep_assert_held(&queue->qlock);
+	return zcbuf_ring_post(queue->ring, &cqe);
+}
+
 /**
  * zcbuf_queue_complete() - the device is done with a buffer
  * @queue: the queue
@@ -624,16 +734,23 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 			  struct zcbuf_dev_buf *dbuf)
 {
 	unsigned long flags;
+	bool wake = true;
 
 	/* Importers waiting on the reservation object first, then the rest. */
-	zcbuf_fence_signal(dbuf->fence, dbuf->flags & ZCBUF_DQ_ERROR ? -EIO : 0);
-	dbuf->fence = NULL;
+	if (dbuf->fence) {
+		zcbuf_fence_signal(dbuf->fence,
+				   dbuf->flags & ZCBUF_DQ_ERROR ? -EIO : 0);
+		dbuf->fence = NULL;
+	}
 
 	spin_lock_irqsave(&queue->qlock, flags);
 	zcbuf_dbuf_slot(dbuf)->state = ZCBUF_STATE_DONE;
-	list_add_tail(&dbuf->node, &queue->done);
 	queue->nr_queued--;
 	queue->nr_done++;
+	if (queue->ring)
+		wake = zcbuf_queue_post(queue, dbuf);
+	else
+		list_add_tail(&dbuf->node, &queue->done);
 	if (dbuf->flags & ZCBUF_DQ_ERROR) {
 		queue->stats.errors++;
 		atomic64_inc(&zcbuf_counters.errors);
@@ -645,7 +762,7 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 	}
 	trace_zcbuf_complete(dbuf->index, dbuf->sequence, dbuf->bytesused,
 			     dbuf->flags);
-	if (queue->eventfd)
+	if (queue->eventfd && wake)
 		zcbuf_eventfd_signal(queue->eventfd);
 	spin_unlock_irqrestore(&queue->qlock, flags);
 
@@ -672,4 +789,183 @@ void zcbuf_queue_drop(struct zcbuf_queue *queue,
 	}
 	spin_unlock_irqrestore(&queue->qlock, flags);
 	trace_zcbuf_drop(reason);
+}
+
+/* Check an SQ entry and claim its buffer; qlock held, under RCU. */
+static struct zcbuf_slot *zcbuf_queue_claim_sqe(struct zcbuf_queue *queue,
+						const struct zcbuf_sqe *sqe)
+{
+	struct zcbuf_ctx *ctx = container_of(queue, struct zcbuf_ctx, queue);
+	bool tx = queue->cfg.personality == ZCBUF_DEV_NIC_TX;
+	struct zcbuf_slot *slot;
+
+	lockdep_assert_held(&queue->qlock);
+
+	if (sqe->flags)
+		return NULL;
+	slot = xa_load(&ctx->slots, sqe->index);
+	if (!slot || (slot->state != ZCBUF_STATE_USER &&
+		      slot->state != ZCBUF_STATE_DONE))
+		return NULL;
+	/*
+	 * The device's mapping is made by QBUF, under ctx->lock, on a slot it
+	 * has claimed: unclaimed as this one is, nobody changes it now.
+	 */
+	if (!slot->attach || slot->dir != queue->dir ||
+	    slot->size < queue->cfg.frame_size)
+		return NULL;
+	if (tx ? !sqe->bytesused || sqe->bytesused > slot->size :
+		 sqe->bytesused)
+		return NULL;
+
+	zcbuf_queue_claim(queue, slot);
+	return slot;
+}
+
+/**
+ * zcbuf_queue_refill() - the device takes the buffers user space submitted
+ * @queue: the queue
+ *
+ * Moves every valid SQ entry's buffer to the queued list; invalid entries
+ * are skipped and counted.  Call from the device's own process context
+ * (may sleep: fences, strict mode); without rings it does nothing.
+ */
+void zcbuf_queue_refill(struct zcbuf_queue *queue)
+{
+	struct zcbuf_ring *ring = queue->ring;
+	struct zcbuf_slot *slot;
+	struct zcbuf_sqe sqe;
+	u32 n;
+
+	if (!ring)
+		return;
+
+	/* At most a ring's worth per call, however fast user space is. */
+	for (n = 0; n < ring->entries && zcbuf_ring_sq_next(ring, &sqe); n++) {
+		rcu_read_lock();
+		spin_lock_irq(&queue->qlock);
+		slot = zcbuf_queue_claim_sqe(queue, &sqe);
+		spin_unlock_irq(&queue->qlock);
+		rcu_read_unlock();
+
+		if (!slot) {
+			zcbuf_ring_sq_error(ring);
+			continue;
+		}
+		/* Claimed: neither FREE nor QBUF touch it; nor does STREAMOFF,
+		 * which stops this thread first.
+		 */
+		if (zcbuf_queue_enqueue(queue, slot, sqe.bytesused)) {
+			/* Give it straight back, as a failed completion. */
+			spin_lock_irq(&queue->qlock);
+			slot->state = ZCBUF_STATE_DEVICE;
+			queue->nr_queued++;
+			spin_unlock_irq(&queue->qlock);
+			memset(&slot->dbuf, 0, sizeof(slot->dbuf));
+			slot->dbuf.index = slot->index;
+			slot->dbuf.flags = ZCBUF_DQ_ERROR;
+			zcbuf_queue_complete(queue, &slot->dbuf);
+		}
+	}
+}
+
+/**
+ * zcbuf_queue_has_work() - whether the device has a buffer to work on
+ * @queue: the queue
+ *
+ * For a device that waits for buffers: true if one is queued or the SQ has
+ * entries.  When it returns false with rings, ZCBUF_RING_SQ_NEED_WAKEUP is
+ * set, so user space kicks after its next submission.
+ */
+bool zcbuf_queue_has_work(struct zcbuf_queue *queue)
+{
+	struct zcbuf_ring *ring = queue->ring;
+
+	if (zcbuf_queue_has_queued(queue))
+		return true;
+	if (!ring)
+		return false;
+	if (!zcbuf_ring_sq_pending(ring)) {
+		zcbuf_ring_sq_set_need_wakeup(ring, true);
+		/* One more look after the barrier in set_need_wakeup. */
+		if (!zcbuf_ring_sq_pending(ring))
+			return false;
+	}
+	zcbuf_ring_sq_set_need_wakeup(ring, false);
+	return true;
+}
+
+int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
+			   struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_ring_setup *req = arg;
+	u32 min = roundup_pow_of_two(zcbuf_limits.max_buffers);
+	u32 entries = req->entries ? req->entries : min;
+	struct zcbuf_ring *ring;
+	int ret = 0;
+
+	if (req->flags || req->mmap_size || req->mmap_offset ||
+	    memchr_inv(&req->cq, 0, sizeof(req->cq)) ||
+	    memchr_inv(&req->sq, 0, sizeof(req->sq)) ||
+	    memchr_inv(req->reserved, 0, sizeof(req->reserved)))
+		return -EINVAL;
+	if (!is_power_of_2(entries) || entries < min ||
+	    entries > ZCBUF_RING_MAX_ENTRIES)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (queue->ring || queue->streaming || queue->nr_done) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	ring = zcbuf_ring_create(entries);
+	if (!ring) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	/* Under qlock too: complete() and poll() look at it there. */
+	spin_lock_irq(&queue->qlock);
+	WRITE_ONCE(queue->ring, ring);
+	spin_unlock_irq(&queue->qlock);
+
+	memset(req, 0, sizeof(*req));
+	req->entries = entries;
+	req->mmap_size = ring->size;
+	req->mmap_offset = ZCBUF_RING_MMAP_INDEX << ZCBUF_OFFSET_SHIFT;
+	req->cq = ring->cq;
+	req->sq = ring->sq;
+unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int zcbuf_ioctl_ring_kick(struct zcbuf_ctx *ctx, void *arg,
+			  struct zcbuf_fd_pending *pending)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_ring_kick *req = arg;
+	int ret = 0;
+
+	if (req->flags || req->reserved)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (!queue->ring)
+		ret = -EINVAL;
+	else if (queue->streaming && queue->ops->buf_queued)
+		queue->ops->buf_queued(queue);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/* mmap of the rings; ctx->lock held. */
+int zcbuf_queue_ring_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+
+	lockdep_assert_held(&ctx->lock);
+	if (!queue->ring)
+		return -EINVAL;
+	return zcbuf_ring_mmap(queue->ring, vma);
 }

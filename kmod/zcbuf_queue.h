@@ -5,6 +5,7 @@
 #ifndef _ZCBUF_QUEUE_H
 #define _ZCBUF_QUEUE_H
 
+#include <linux/atomic.h>
 #include <linux/dma-direction.h>
 #include <linux/list.h>
 #include <linux/poll.h>
@@ -20,7 +21,18 @@ struct eventfd_ctx;
 struct file;
 struct zcbuf_ctx;
 struct zcbuf_fd_pending;
+struct zcbuf_ring;
 struct zcbuf_slot;
+struct vm_area_struct;
+
+/*
+ * Kernel-internal slot state, never reported: the slot is owned by one
+ * thread on its way out of the table (FREE) or into the queue (SQ).
+ */
+#define ZCBUF_STATE_CLAIMED	0x80000000U
+
+/* The rings' mmap offset is this index's window (see ZCBUF_OFFSET_SHIFT). */
+#define ZCBUF_RING_MMAP_INDEX	0xffffffffULL
 
 /**
  * struct zcbuf_queue - the queue of one context
@@ -31,7 +43,11 @@ struct zcbuf_slot;
  * @streaming: between STREAMON and STREAMOFF
  * @drvdata: the device's per-queue state, between start and stop
  * @fence_context: the fence timeline of this queue
- * @fence_seqno: the last fence's sequence number
+ * @fence_seqno: the last fence's sequence number (atomic: QBUF and the
+ *	device's SQ path both make fences)
+ * @ring: the shared CQ and SQ, once set up; set under the context's lock
+ *	and qlock while not streaming, never changed while streaming, freed
+ *	with the context
  *
  * The fields above are under the context's lock.  The device never takes
  * that lock, so that stopping it with the lock held cannot deadlock.
@@ -55,7 +71,8 @@ struct zcbuf_queue {
 	bool streaming;
 	void *drvdata;
 	u64 fence_context;
-	u64 fence_seqno;
+	atomic64_t fence_seqno;
+	struct zcbuf_ring *ring;
 
 	spinlock_t qlock;	/* see @qlock above */
 	struct list_head queued;
@@ -72,6 +89,8 @@ void zcbuf_queue_init(struct zcbuf_queue *queue,
 void zcbuf_queue_release(struct zcbuf_ctx *ctx);
 void zcbuf_queue_detach_slot(struct zcbuf_slot *slot);
 u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
+int zcbuf_queue_claim_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
+int zcbuf_queue_ring_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma);
 
 int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
 		       struct zcbuf_fd_pending *pending);
@@ -87,6 +106,10 @@ int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
 		      struct zcbuf_fd_pending *pending);
 int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
 		      struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
+			   struct zcbuf_fd_pending *pending);
+int zcbuf_ioctl_ring_kick(struct zcbuf_ctx *ctx, void *arg,
+			  struct zcbuf_fd_pending *pending);
 
 __poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
 			  poll_table *wait);

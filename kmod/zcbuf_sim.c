@@ -94,25 +94,34 @@ static void zcbuf_sim_delay(struct zcbuf_sim *sim)
 		zcbuf_sim_sleep_until(ktime_add_ns(ktime_get(), ns));
 }
 
-/* One frame period's work: produce or consume one buffer, or drop. */
-static void zcbuf_sim_frame(struct zcbuf_sim *sim)
+/*
+ * One frame period's work: produce or consume one buffer, or drop.  Paced,
+ * a frame with no buffer queued is lost; unpaced, there was no frame yet.
+ */
+static void zcbuf_sim_frame(struct zcbuf_sim *sim, bool paced)
 {
 	struct device *dev = zcbuf_sim_dev();
-	u64 sequence = sim->sequence++;
 	struct zcbuf_dev_buf *dbuf;
+	u64 sequence;
 	int ret;
 
 	if (zcbuf_sim_chance(sim, sim->cfg.drop_permille)) {
+		sim->sequence++;
 		zcbuf_queue_drop(sim->queue, ZCBUF_DROP_INJECTED);
 		return;
 	}
 
 	/* Never write a buffer user space owns: no buffer, no frame. */
+	zcbuf_queue_refill(sim->queue);
 	dbuf = zcbuf_queue_take(sim->queue);
 	if (!dbuf) {
-		zcbuf_queue_drop(sim->queue, ZCBUF_DROP_NO_BUFFER);
+		if (paced) {
+			sim->sequence++;
+			zcbuf_queue_drop(sim->queue, ZCBUF_DROP_NO_BUFFER);
+		}
 		return;
 	}
+	sequence = sim->sequence++;
 
 	switch (sim->cfg.personality) {
 	case ZCBUF_DEV_CAMERA:
@@ -159,7 +168,7 @@ static int zcbuf_sim_thread(void *data)
 		} else {
 			/* Unpaced: the next frame as soon as a buffer is queued. */
 			wait_event_freezable(sim->wq,
-					     zcbuf_queue_has_queued(sim->queue) ||
+					     zcbuf_queue_has_work(sim->queue) ||
 					     kthread_should_stop());
 		}
 		if (kthread_should_stop())
@@ -168,7 +177,7 @@ static int zcbuf_sim_thread(void *data)
 		zcbuf_sim_delay(sim);
 		if (kthread_should_stop())
 			break;
-		zcbuf_sim_frame(sim);
+		zcbuf_sim_frame(sim, period);
 		cond_resched();
 	}
 	return 0;

@@ -87,6 +87,7 @@
 #define ZCBUF_CAP_CAMERA	(1U << 2) /* ZCBUF_DEV_CAMERA */
 #define ZCBUF_CAP_NIC		(1U << 3) /* ZCBUF_DEV_NIC_RX, ZCBUF_DEV_NIC_TX */
 #define ZCBUF_CAP_STRICT	(1U << 4) /* ZCBUF_CFG_STRICT */
+#define ZCBUF_CAP_RING		(1U << 5) /* ZCBUF_IOC_RING_SETUP */
 
 /**
  * struct zcbuf_info - ZCBUF_IOC_INFO: version, capabilities and limits
@@ -428,6 +429,132 @@ struct zcbuf_stats {
 	__u64 reserved[5];
 };
 
+/*
+ * Shared-memory rings (ZCBUF_IOC_RING_SETUP): the fast path.
+ *
+ * The completion ring (CQ) carries one struct zcbuf_cqe per completed
+ * buffer, written by the kernel; the submission ring (SQ) carries one
+ * struct zcbuf_sqe per buffer user space gives back, read by the device
+ * itself.  A busy consumer makes no system call at all: it reads CQEs and
+ * writes SQEs.  Both live in one area that user space maps at
+ * zcbuf_ring_setup.mmap_offset (MAP_SHARED, PROT_READ | PROT_WRITE).
+ *
+ * Each ring has a producer and a consumer index (free-running __u32, the
+ * entry is index & (entries - 1)), a flags word and an errors counter, at the
+ * offsets reported in struct zcbuf_ring_offsets.  Memory ordering: the
+ * producer writes the entry, then stores the producer index with release
+ * semantics (__atomic_store_n(p, v, __ATOMIC_RELEASE)); the consumer loads
+ * the producer index with acquire semantics, reads the entries, then stores
+ * its consumer index with release semantics.
+ *
+ * CQ: the kernel produces.  entries >= zcbuf_info.max_buffers, and a buffer
+ * is in the CQ at most once, so it never overflows.  Before sleeping (poll()
+ * or the eventfd), user space sets ZCBUF_RING_CQ_WANT_WAKEUP in the CQ flags,
+ * issues a full barrier and checks the producer index once more; the kernel
+ * signals the eventfd only while that flag is set.
+ *
+ * SQ: user space produces.  Each entry names a buffer in ZCBUF_STATE_DONE or
+ * ZCBUF_STATE_USER that was queued with ZCBUF_IOC_QBUF at least once since the
+ * last CONFIG (the device's mapping is made there).  The device takes entries
+ * when it needs a buffer.  An invalid entry (unknown or busy buffer, nonzero
+ * flags, bad bytesused) is skipped and counted in the SQ's errors word.  When
+ * the device waits for buffers (rate 0) with the SQ empty, it sets
+ * ZCBUF_RING_SQ_NEED_WAKEUP in the SQ flags: after producing, user space issues
+ * a full barrier, and if the flag is set calls ZCBUF_IOC_RING_KICK.
+ *
+ * Once the rings are set up, completions go to the CQ only: DQBUF and read()
+ * fail with EINVAL.  QBUF still works (and accepts DONE buffers).  The kernel
+ * validates every index and entry it reads from the shared area and never
+ * trusts them: corrupting them only confuses the corrupting process.
+ */
+#define ZCBUF_RING_CQ_WANT_WAKEUP	(1U << 0) /* in the CQ flags, by user */
+#define ZCBUF_RING_SQ_NEED_WAKEUP	(1U << 0) /* in the SQ flags, by kernel */
+#define ZCBUF_RING_MAX_ENTRIES		65536
+
+/**
+ * struct zcbuf_ring_offsets - where a ring's words are in the mapped area
+ * @producer: (out) offset of the __u32 producer index
+ * @consumer: (out) offset of the __u32 consumer index
+ * @flags: (out) offset of the __u32 flags word
+ * @errors: (out) offset of the __u32 count of invalid entries skipped (SQ)
+ * @array: (out) offset of the first entry
+ * @entries: (out) number of entries, a power of two
+ */
+struct zcbuf_ring_offsets {
+	__u32 producer;
+	__u32 consumer;
+	__u32 flags;
+	__u32 errors;
+	__u32 array;
+	__u32 entries;
+};
+
+/**
+ * struct zcbuf_ring_setup - ZCBUF_IOC_RING_SETUP: create the rings
+ * @entries: (in) entries per ring: 0 for zcbuf_info.max_buffers rounded up
+ *	     to a power of two, else a power of two from that to
+ *	     ZCBUF_RING_MAX_ENTRIES
+ * @flags: (in) must be zero
+ * @mmap_size: (out) bytes to map
+ * @mmap_offset: (out) the offset to map them at on /dev/zcbuf
+ * @cq: (out) the completion ring (struct zcbuf_cqe entries)
+ * @sq: (out) the submission ring (struct zcbuf_sqe entries)
+ * @reserved: (in) must be zero
+ *
+ * Once per context (EBUSY), while not streaming (EBUSY).
+ */
+struct zcbuf_ring_setup {
+	__u32 entries;
+	__u32 flags;
+	__u64 mmap_size;
+	__u64 mmap_offset;
+	struct zcbuf_ring_offsets cq;
+	struct zcbuf_ring_offsets sq;
+	__u64 reserved[2];
+};
+
+/**
+ * struct zcbuf_cqe - one completion, as in struct zcbuf_dqbuf
+ * @index: buffer index
+ * @flags: ZCBUF_DQ_* flags
+ * @sequence: frame number since STREAMON
+ * @timestamp_ns: CLOCK_MONOTONIC time the device finished
+ * @bytesused: bytes written or read
+ * @checksum: CRC-32, as in struct zcbuf_dqbuf
+ * @npackets: NIC RX packets
+ */
+struct zcbuf_cqe {
+	__u32 index;
+	__u32 flags;
+	__u64 sequence;
+	__u64 timestamp_ns;
+	__u64 bytesused;
+	__u32 checksum;
+	__u32 npackets;
+};
+
+/**
+ * struct zcbuf_sqe - one buffer given back to the device
+ * @index: buffer index
+ * @flags: must be zero
+ * @bytesused: NIC TX: bytes to transmit; else 0 (as in struct zcbuf_qbuf)
+ */
+struct zcbuf_sqe {
+	__u32 index;
+	__u32 flags;
+	__u64 bytesused;
+};
+
+/**
+ * struct zcbuf_ring_kick - ZCBUF_IOC_RING_KICK: wake the device for the SQ
+ * @flags: (in) must be zero
+ * @reserved: (in) must be zero
+ */
+struct zcbuf_ring_kick {
+	__u32 flags;
+	__u32 reserved;
+};
+
 #define ZCBUF_IOC_MAGIC			0xBA
 
 #define ZCBUF_IOC_INFO		_IOR(ZCBUF_IOC_MAGIC, 0x00, struct zcbuf_info)
@@ -444,5 +571,7 @@ struct zcbuf_stats {
 #define ZCBUF_IOC_QBUF		_IOW(ZCBUF_IOC_MAGIC, 0x0b, struct zcbuf_qbuf)
 #define ZCBUF_IOC_DQBUF		_IOWR(ZCBUF_IOC_MAGIC, 0x0c, struct zcbuf_dqbuf)
 #define ZCBUF_IOC_STATS		_IOR(ZCBUF_IOC_MAGIC, 0x0d, struct zcbuf_stats)
+#define ZCBUF_IOC_RING_SETUP	_IOWR(ZCBUF_IOC_MAGIC, 0x0e, struct zcbuf_ring_setup)
+#define ZCBUF_IOC_RING_KICK	_IOW(ZCBUF_IOC_MAGIC, 0x0f, struct zcbuf_ring_kick)
 
 #endif /* _UAPI_LINUX_ZCBUF_H */
