@@ -240,6 +240,8 @@ static int handle_done(struct capture *cap, const struct zcbuf_dqbuf *dq)
 	f.bytesused = dq->bytesused;
 	f.sequence = dq->sequence;
 	f.checksum = dq->checksum;
+	/* NIC RX: the device's checksum covers the descriptor table only. */
+	f.checksum_is_payload = cap->cfg.personality == ZCBUF_DEV_CAMERA;
 	s->with_sink = true;
 	ret = cap->sink->consume(cap->sink_state, &f);
 	if (ret < 0)

@@ -47,7 +47,8 @@ struct frame {
 	size_t map_size;		/* mapped bytes (>= bytesused) */
 	uint64_t bytesused;
 	uint64_t sequence;
-	uint32_t checksum;
+	uint32_t checksum;		/* the device's (camera: of the payload) */
+	bool checksum_is_payload;	/* checksum covers all bytesused bytes */
 };
 
 struct stream_desc {

@@ -347,6 +347,8 @@ static int tcp_consume(void *state, const struct frame *f)
 	ssize_t n;
 	int ret;
 
+	if (!f->checksum_is_payload)
+		h.crc = zcbuf_crc32(0, f->data, len);
 	ret = send_all(s->fd, &h, sizeof(h));
 	if (ret)
 		goto err;
