@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the streaming selftests (zcbuf_stream*.c): the queue ioctls as
+ * -errno calls, zlib's CRC-32, waiting for a completion, reading the frame
+ * number the simulated camera draws into each frame, and probing whether a
+ * mapping faults (strict mode).
+ *
+ * Builds on zcbuf_helpers.h (buffer ioctls).  Include after
+ * kselftest_harness.h.
+ */
+#ifndef ZCBUF_STREAM_H
+#define ZCBUF_STREAM_H
+
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <sys/eventfd.h>
+
+#include "zcbuf_helpers.h"
+
+/* How long a test waits for one completion before it calls the device hung. */
+#define ZS_WAIT_MS		10000
+/* A completion's timestamp is at most this old when user space sees it (TCG). */
+#define ZS_MAX_AGE_NS		(5ULL * 1000000000ULL)
+
+/* ---- zlib's crc32(): CRC-32/ISO-HDLC, reflected, ~0 in and out ---- */
+
+static inline uint32_t zs_crc32(const void *data, size_t len)
+{
+	static uint32_t table[256];
+	const uint8_t *p = data;
+	uint32_t crc = ~0U;
+	size_t i;
+
+	if (!table[1]) {
+		for (uint32_t n = 0; n < 256; n++) {
+			uint32_t c = n;
+
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xedb88320U ^ (c >> 1) : c >> 1;
+			table[n] = c;
+		}
+	}
+	for (i = 0; i < len; i++)
+		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+static inline uint64_t zs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static inline void zs_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* ---- the queue ioctls ---- */
+
+/* CONFIG; on success *frame_size (if given) is what the kernel reported. */
+static inline int zs_config(int fd, const struct zcbuf_config *cfg,
+			    uint32_t *frame_size)
+{
+	struct zcbuf_config c = *cfg;
+	int ret = zc_ioctl(fd, ZCBUF_IOC_CONFIG, &c);
+
+	if (!ret && frame_size)
+		*frame_size = c.frame_size;
+	return ret;
+}
+
+static inline int zs_config_camera(int fd, uint32_t width, uint32_t height,
+				   uint32_t fmt, uint32_t fps, uint32_t flags,
+				   uint32_t *frame_size)
+{
+	struct zcbuf_config cfg = {
+		.personality = ZCBUF_DEV_CAMERA, .flags = flags,
+		.width = width, .height = height, .pixelformat = fmt,
+		.fps = fps,
+	};
+
+	return zs_config(fd, &cfg, frame_size);
+}
+
+static inline int zs_config_none(int fd)
+{
+	struct zcbuf_config cfg = { .personality = ZCBUF_DEV_NONE };
+
+	return zs_config(fd, &cfg, NULL);
+}
+
+static inline int zs_qbuf(int fd, uint32_t index, uint64_t bytesused)
+{
+	struct zcbuf_qbuf req = { .index = index, .bytesused = bytesused };
+
+	return zc_ioctl(fd, ZCBUF_IOC_QBUF, &req);
+}
+
+static inline int zs_dqbuf(int fd, struct zcbuf_dqbuf *d)
+{
+	memset(d, 0, sizeof(*d));
+	return zc_ioctl(fd, ZCBUF_IOC_DQBUF, d);
+}
+
+static inline int zs_streamon(int fd)
+{
+	struct zcbuf_stream req = { 0 };
+
+	return zc_ioctl(fd, ZCBUF_IOC_STREAMON, &req);
+}
+
+static inline int zs_streamoff(int fd)
+{
+	struct zcbuf_stream req = { 0 };
+
+	return zc_ioctl(fd, ZCBUF_IOC_STREAMOFF, &req);
+}
+
+static inline int zs_stats(int fd, struct zcbuf_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	return zc_ioctl(fd, ZCBUF_IOC_STATS, st);
+}
+
+static inline int zs_set_eventfd(int fd, int efd)
+{
+	struct zcbuf_eventfd req = { .fd = efd };
+
+	return zc_ioctl(fd, ZCBUF_IOC_SET_EVENTFD, &req);
+}
+
+/* ZCBUF_STATE_* of a buffer, or -errno. */
+static inline int zs_state(int fd, uint32_t index)
+{
+	struct zcbuf_query q;
+	int ret = zc_query(fd, index, &q);
+
+	return ret ? ret : (int)q.state;
+}
+
+/* poll() for POLLIN: 1 readable, 0 timed out, -errno. */
+static inline int zs_poll_in(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int ret = poll(&p, 1, timeout_ms);
+
+	if (ret < 0)
+		return -errno;
+	return ret && (p.revents & POLLIN);
+}
+
+/* Wait (poll) for a completion and dequeue it: 0 or -errno (-ETIMEDOUT). */
+static inline int zs_dqbuf_wait(int fd, struct zcbuf_dqbuf *d, int timeout_ms)
+{
+	int ret = zs_dqbuf(fd, d);
+
+	if (ret != -EAGAIN)
+		return ret;
+	ret = zs_poll_in(fd, timeout_ms);
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return -ETIMEDOUT;
+	return zs_dqbuf(fd, d);
+}
+
+static inline int zs_sync(int fd, uint32_t index, uint32_t flags,
+			  uint64_t offset, uint64_t length)
+{
+	return zc_sync(fd, index, flags, offset, length);
+}
+
+/* The module's reference count (open files + live DMA-bufs), or -1. */
+static inline long zs_module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/zcbuf/refcnt", "r");
+	long n = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = -1;
+	fclose(f);
+	return n;
+}
+
+/* Wait up to @ms for the module's refcount to be @want; return the last seen. */
+static inline long zs_wait_refcnt(long want, unsigned int ms)
+{
+	long n = zs_module_refcnt();
+
+	while (n != want && ms) {
+		zs_sleep_ms(10);
+		ms = ms > 10 ? ms - 10 : 0;
+		n = zs_module_refcnt();
+	}
+	return n;
+}
+
+/*
+ * A module-wide counter from /sys/kernel/debug/zcbuf/counters ("contexts",
+ * "buffers", "buffer_bytes", ...), or -1 when debugfs or the line is absent.
+ */
+static inline long long zs_debug_counter(const char *name)
+{
+	FILE *f = fopen("/sys/kernel/debug/zcbuf/counters", "r");
+	char line[128];
+	size_t n = strlen(name);
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, n) && line[n] == ' ') {
+			v = strtoll(line + n + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* ---- the simulated camera's picture ---- */
+
+static inline unsigned int zs_bpp(uint32_t fmt)
+{
+	return fmt == ZCBUF_FMT_RGB24 ? 3 : 2;
+}
+
+/*
+ * Luma of pixel (x, y): RGB24 as the plain byte (the camera draws grey
+ * levels with R = G = B), YUYV as the Y sample.
+ */
+static inline int zs_pixel_level(const uint8_t *frame, uint32_t width,
+				 uint32_t fmt, uint32_t x, uint32_t y)
+{
+	const uint8_t *px = frame + ((size_t)y * width + x) * zs_bpp(fmt);
+
+	if (fmt == ZCBUF_FMT_RGB24 && (px[0] != px[1] || px[1] != px[2]))
+		return -1;	/* not grey: not part of the number */
+	return px[0];
+}
+
+/* The 3x5 font the camera draws its frame number with (bit 14: top left). */
+static const uint16_t zs_digits[10] = {
+	0x7b6f, 0x2c97, 0x73e7, 0x73cf, 0x5bc9,
+	0x79cf, 0x79ef, 0x7249, 0x7bef, 0x7bcf,
+};
+
+/*
+ * Read the eight-digit frame number drawn at the top left corner (scale
+ * max(1, height / 60), origin (2, 2) * scale, white on a black plate).
+ * Return it, or -1 if the picture holds no readable number.
+ */
+static inline long long zs_read_number(const uint8_t *frame, uint32_t width,
+				       uint32_t height, uint32_t fmt)
+{
+	uint32_t scale = height / 60 > 1 ? height / 60 : 1;
+	uint32_t x0 = 2 * scale, y0 = 2 * scale;
+	long long number = 0;
+
+	for (int d = 0; d < 8; d++) {
+		uint16_t glyph = 0;
+		int digit;
+
+		for (int row = 0; row < 5; row++) {
+			for (int col = 0; col < 3; col++) {
+				uint32_t x = x0 + (1 + d * 4 + col) * scale;
+				uint32_t y = y0 + (1 + row) * scale;
+				int level = zs_pixel_level(frame, width, fmt,
+							   x, y);
+
+				if (level == 235)
+					glyph |= 1U << (14 - row * 3 - col);
+				else if (level != 16)
+					return -1;
+			}
+		}
+		for (digit = 0; digit < 10; digit++)
+			if (zs_digits[digit] == glyph)
+				break;
+		if (digit == 10)
+			return -1;
+		number = number * 10 + digit;
+	}
+	return number;
+}
+
+/* ---- SIGBUS probes (strict mode) ---- */
+
+static sigjmp_buf zs_fault_env;
+static volatile sig_atomic_t zs_fault_sig;
+
+static inline void zs_fault_handler(int sig)
+{
+	zs_fault_sig = sig;
+	siglongjmp(zs_fault_env, 1);
+}
+
+/*
+ * Touch one byte at @p (read, or write @val): 0 if it worked, else the
+ * signal that it raised (SIGBUS, SIGSEGV).
+ */
+static inline int zs_touch(volatile uint8_t *p, bool write, uint8_t val)
+{
+	struct sigaction sa = { .sa_handler = zs_fault_handler }, obus, osegv;
+	int sig = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &obus);
+	sigaction(SIGSEGV, &sa, &osegv);
+	zs_fault_sig = 0;
+	if (!sigsetjmp(zs_fault_env, 1)) {
+		if (write)
+			*p = val;
+		else
+			(void)*p;
+	} else {
+		sig = zs_fault_sig;
+	}
+	sigaction(SIGBUS, &obus, NULL);
+	sigaction(SIGSEGV, &osegv, NULL);
+	return sig;
+}
+
+#endif /* ZCBUF_STREAM_H */
