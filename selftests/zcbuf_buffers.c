@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "kselftest_harness.h"
 #include "zcbuf_helpers.h"
@@ -265,6 +267,113 @@ TEST_F(buffers, pages_distinct_contig_consecutive)
 out:
 	munmap(p, npages * self->page);
 	free(pfn);
+}
+
+#define CGROOT	"/sys/fs/cgroup"
+
+static int write_str(const char *path, const char *str)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, str, strlen(str)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static long long read_ll(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoll(buf) : -EIO;
+}
+
+/*
+ * Put this process into a fresh cgroup-v2 group with the memory
+ * controller; 0, or -errno with @why filled in.
+ */
+static int memcg_enter(char *dir, size_t dirlen, char *why, size_t whylen)
+{
+	char path[128], pid[32], ctrl[256] = "";
+	int fd, ret;
+	ssize_t n;
+
+	if (access(CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", CGROOT, "cgroup2", 0, NULL)) {
+		ret = -errno;
+		snprintf(why, whylen, "cannot mount cgroup2 on %s: %s", CGROOT,
+			 strerror(-ret));
+		return ret;
+	}
+	fd = open(CGROOT "/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, ctrl, sizeof(ctrl) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || !strstr(ctrl, "memory")) {
+		snprintf(why, whylen, "no memory controller in cgroup v2 (%s)", ctrl);
+		return -EOPNOTSUPP;
+	}
+	write_str(CGROOT "/cgroup.subtree_control", "+memory");
+	snprintf(dir, dirlen, CGROOT "/zcbuf-test-%d", getpid());
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		ret = -errno;
+		snprintf(why, whylen, "mkdir %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ret = write_str(path, pid);
+	if (ret)
+		snprintf(why, whylen, "joining %s: %s", dir, strerror(-ret));
+	return ret;
+}
+
+static void memcg_leave(const char *dir)
+{
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	write_str(CGROOT "/cgroup.procs", pid);
+	rmdir(dir);
+}
+
+/* Buffer pages are charged to the caller's memory cgroup (__GFP_ACCOUNT). */
+TEST_F(buffers, memcg_charged)
+{
+	size_t size = 16 * MIB;
+	char dir[96], path[128], why[160] = "";
+	long long before, during, after;
+	uint32_t idx;
+	int ret;
+
+	if (size > self->max_size)
+		size = self->max_size;
+	ret = memcg_enter(dir, sizeof(dir), why, sizeof(why));
+	if (ret)
+		SKIP(return, "%s", why);
+	snprintf(path, sizeof(path), "%s/memory.current", dir);
+
+	before = read_ll(path);
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, zc_alloc(self->fd, size, 1, self->flags, &idx));
+	during = read_ll(path);
+	ASSERT_EQ(0, zc_free(self->fd, idx));
+	after = read_ll(path);
+	memcg_leave(dir);
+
+	TH_LOG("memory.current: %lld before, %lld with %zu bytes allocated, %lld after FREE",
+	       before, during, size, after);
+	/* Allow a little for what the charge covers besides the pages. */
+	EXPECT_LE(before + (long long)size * 15 / 16, during);
+	EXPECT_GE(during - (long long)size * 15 / 16, after);
 }
 
 /* Each bit outside ZCBUF_ALLOC_VALID_FLAGS alone, and reserved: EINVAL. */
