@@ -143,7 +143,7 @@ console_cpio() {
 base_cpio() {
 	local bb=/bin/busybox key dir
 	[ -x "$bb" ] || { say "$bb missing (package busybox-static)"; exit 2; }
-	file -b "$bb" 2>/dev/null | grep -q dynamically &&
+	readelf -l "$bb" 2>/dev/null | grep -q 'Requesting program interpreter' &&
 		{ say "$bb is dynamically linked: install busybox-static"; exit 2; }
 	key=$({ stat -c '%s %Y' "$bb"; echo "$INIT_SCRIPT"; } | sha256sum | cut -c1-16)
 	base="$CACHE/initramfs/base-$key.cpio"
@@ -167,6 +167,22 @@ add_file() {
 	[ -e "$src" ] || { say "-f $src: no such file"; exit 2; }
 	mkdir -p "$stage$(dirname "$dst")"
 	cp -aL "$src" "$stage$dst"
+	add_libs "$src"
+}
+
+# Guest programs should be static; for a dynamically linked one, bring its
+# shared libraries and loader along at their host paths.
+add_libs() {
+	local f lib
+	find "$1" -type f -perm -u+x 2>/dev/null | while read -r f; do
+		head -c 4 "$f" | grep -q 'ELF' || continue
+		readelf -l "$f" 2>/dev/null | grep -q 'Requesting program interpreter' || continue
+		ldd "$f" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
+			[ -e "$stage$lib" ] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
+	done
 }
 
 add_modules() {
