@@ -40,10 +40,10 @@ struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops)
 	return ctx;
 }
 
-/* The slot must be out of the table and in ZCBUF_STATE_USER. */
-static void zcbuf_slot_destroy(struct zcbuf_slot *slot)
+/* The slot must be out of the table and not queued. */
+static void zcbuf_slot_destroy(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
 {
-	zcbuf_queue_detach_slot(slot);
+	zcbuf_queue_release_slot(ctx, slot);
 	dma_buf_put(slot->dmabuf);
 	kfree_rcu(slot, rcu);
 }
@@ -56,7 +56,7 @@ void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
 	/* Stops the device and returns every buffer to ZCBUF_STATE_USER. */
 	zcbuf_queue_release(ctx);
 	xa_for_each(&ctx->slots, index, slot)
-		zcbuf_slot_destroy(slot);
+		zcbuf_slot_destroy(ctx, slot);
 	xa_destroy(&ctx->slots);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
@@ -152,7 +152,7 @@ int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
 		ret = xa_insert(&ctx->slots, slot->index, slot,
 				GFP_KERNEL_ACCOUNT);
 		if (ret) {
-			zcbuf_slot_destroy(slot);
+			zcbuf_slot_destroy(ctx, slot);
 			goto destroy_slots;
 		}
 	}
@@ -167,7 +167,7 @@ int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
 
 destroy_slots:
 	while (i--)
-		zcbuf_slot_destroy(xa_erase(&ctx->slots, first + i));
+		zcbuf_slot_destroy(ctx, xa_erase(&ctx->slots, first + i));
 unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -199,7 +199,7 @@ int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
 		ctx->total_size -= slot->size;
 	mutex_unlock(&ctx->lock);
 
-	zcbuf_slot_destroy(slot);
+	zcbuf_slot_destroy(ctx, slot);
 	return 0;
 }
 

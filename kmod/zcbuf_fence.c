@@ -105,3 +105,24 @@ void zcbuf_fence_signal(struct dma_fence *fence, int error)
 	dma_fence_signal(fence);
 	dma_fence_put(fence);
 }
+
+/**
+ * zcbuf_fence_purge() - take a queue's fences out of a foreign DMA-buf
+ * @dmabuf: a DMA-buf some other exporter made
+ * @context: the queue's fence context
+ *
+ * Signalled fences stay in a reservation object until replaced, and their
+ * ops are this module's code.  A buffer imported from elsewhere may outlive
+ * the module, so when the context lets go of it, its fences are replaced by
+ * the core's always-signalled stub.  May sleep.
+ */
+void zcbuf_fence_purge(struct dma_buf *dmabuf, u64 context)
+{
+	struct dma_fence *stub = dma_fence_get_stub();
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	dma_resv_replace_fences(dmabuf->resv, context, stub,
+				DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_unlock(dmabuf->resv);
+	dma_fence_put(stub);
+}

@@ -15,5 +15,6 @@ struct dma_fence *zcbuf_fence_create(u64 context, u64 seqno);
 int zcbuf_fence_attach(struct dma_buf *dmabuf, struct dma_fence *fence,
 		       bool device_writes);
 void zcbuf_fence_signal(struct dma_fence *fence, int error);
+void zcbuf_fence_purge(struct dma_buf *dmabuf, u64 context);
 
 #endif /* _ZCBUF_FENCE_H */

@@ -97,8 +97,8 @@ int zcbuf_queue_claim_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
 	return ret;
 }
 
-/* Drop the device's attachment; the slot is in ZCBUF_STATE_USER. */
-void zcbuf_queue_detach_slot(struct zcbuf_slot *slot)
+/* Drop the device's attachment; the slot is not queued. */
+static void zcbuf_queue_detach_slot(struct zcbuf_slot *slot)
 {
 	if (!slot->attach)
 		return;
@@ -106,6 +106,24 @@ void zcbuf_queue_detach_slot(struct zcbuf_slot *slot)
 	dma_buf_detach(slot->dmabuf, slot->attach);
 	slot->attach = NULL;
 	slot->sgt = NULL;
+}
+
+/**
+ * zcbuf_queue_release_slot() - the queue lets go of a buffer for good
+ * @ctx: the context
+ * @slot: a buffer out of the table, not queued
+ *
+ * Detaches the device and, for an imported DMA-buf that was ever queued,
+ * takes this queue's fences out of its reservation object.
+ */
+void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
+{
+	bool queued = slot->attach;
+
+	zcbuf_queue_detach_slot(slot);
+	if (queued && !slot->buf)
+		zcbuf_fence_purge(slot->dmabuf,
+				  zcbuf_ctx_queue(ctx)->fence_context);
 }
 
 static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,

@@ -87,7 +87,7 @@ struct zcbuf_queue {
 void zcbuf_queue_init(struct zcbuf_queue *queue,
 		      const struct zcbuf_backend_ops *ops);
 void zcbuf_queue_release(struct zcbuf_ctx *ctx);
-void zcbuf_queue_detach_slot(struct zcbuf_slot *slot);
+void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
 u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
 int zcbuf_queue_claim_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
 int zcbuf_queue_ring_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma);

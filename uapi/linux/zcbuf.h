@@ -290,7 +290,7 @@ struct zcbuf_sync {
  * @jitter_us: (in) fault injection: random extra delay per frame, <= 1000000
  * @stall_every: (in) fault injection: stall after this many frames (0 = never)
  * @stall_ms: (in) fault injection: length of a stall, <= 10000
- * @frame_size: (out) bytes each queued buffer must hold
+ * @frame_size: (in) must be zero; (out) bytes each queued buffer must hold
  * @seed: (in) seed of the device's random numbers (packet sizes, faults)
  * @reserved: (in) must be zero
  *
@@ -493,12 +493,13 @@ struct zcbuf_ring_offsets {
  * struct zcbuf_ring_setup - ZCBUF_IOC_RING_SETUP: create the rings
  * @entries: (in) entries per ring: 0 for zcbuf_info.max_buffers rounded up
  *	     to a power of two, else a power of two from that to
- *	     ZCBUF_RING_MAX_ENTRIES
+ *	     ZCBUF_RING_MAX_ENTRIES; (out) the entries per ring
  * @flags: (in) must be zero
- * @mmap_size: (out) bytes to map
- * @mmap_offset: (out) the offset to map them at on /dev/zcbuf
- * @cq: (out) the completion ring (struct zcbuf_cqe entries)
- * @sq: (out) the submission ring (struct zcbuf_sqe entries)
+ * @mmap_size: (in) must be zero; (out) bytes to map
+ * @mmap_offset: (in) must be zero; (out) the offset to map them at on
+ *		 /dev/zcbuf
+ * @cq: (in) must be zero; (out) the completion ring (struct zcbuf_cqe)
+ * @sq: (in) must be zero; (out) the submission ring (struct zcbuf_sqe)
  * @reserved: (in) must be zero
  *
  * Once per context (EBUSY), while not streaming (EBUSY).
