@@ -87,7 +87,7 @@ static int release_slot(void *ctx, unsigned int slot)
 	int ret;
 
 	s->with_sink = false;
-	if (s->bytesused) {
+	if (s->bytesused && !cap->opt->no_sync) {
 		ret = zcbuf_sync_end(cap->fd, index, 0, s->bytesused,
 				     ZCBUF_SYNC_READ);
 		if (ret) {
@@ -215,7 +215,7 @@ static int handle_done(struct capture *cap, const struct zcbuf_dqbuf *dq)
 		return release_slot(cap, slot);
 	}
 	cap->c.bytes += dq->bytesused;
-	if (dq->bytesused) {
+	if (dq->bytesused && !cap->opt->no_sync) {
 		ret = zcbuf_sync_begin(cap->fd, dq->index, 0, dq->bytesused,
 				       ZCBUF_SYNC_READ);
 		if (ret) {
@@ -397,6 +397,10 @@ static void print_config(const struct capture *cap)
 	printf("; %u buffers of %zu bytes mmapped; completions by %s; "
 	       "sink %s\n", cap->nbuf, cap->slots[0].size,
 	       opt->use_poll ? "poll()" : "eventfd", cap->sink->name);
+	if (opt->no_sync)
+		printf("zcbuf-capture: --no-sync: reading frames WITHOUT the "
+		       "cache-sync bracket; expect mismatches where DMA is not "
+		       "coherent (swiotlb=force)\n");
 	if (cfg->drop_permille || cfg->error_permille || cfg->jitter_us ||
 	    cfg->stall_every)
 		printf("zcbuf-capture: fault injection: drop %u‰, error %u‰, "

@@ -27,6 +27,7 @@ struct options {
 	double seconds;			/* stop after this long; 0: no limit */
 	bool use_poll;			/* wait with poll() instead of eventfd */
 	bool quiet;			/* no live status line */
+	bool no_sync;			/* skip ZCBUF_IOC_SYNC (demonstration) */
 	const char *device_path;
 	const char *sink;		/* none, file, png, tcp */
 	/* file sink */

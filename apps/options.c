@@ -38,6 +38,10 @@ static void usage(FILE *f, const char *prog)
 "  --seconds S              stop after S seconds (neither: until Ctrl-C)\n"
 "  --poll                   wait with poll() on the device, not the eventfd\n"
 "  --quiet                  no live status line\n"
+"  --no-sync                skip the ZCBUF_IOC_SYNC bracket around CPU reads:\n"
+"                           wrong on purpose, to show that under swiotlb=force\n"
+"                           (or on a non-coherent machine) frames then fail\n"
+"                           verification\n"
 "\n"
 "Sinks:\n"
 "  --sink none|file|png|tcp (default none)\n"
@@ -45,7 +49,8 @@ static void usage(FILE *f, const char *prog)
 "        from the mapped buffer; --direct opens it O_DIRECT (each frame is\n"
 "        then padded to a multiple of 4096 bytes in the file)\n"
 "  png:  --png-every N (default 30), --png-dir DIR (default .): PNG snapshots\n"
-"        (camera only; YUYV is converted to RGB)\n"
+"        (camera only; YUYV is converted to RGB); either option alone\n"
+"        selects this sink\n"
 "  tcp:  frames sent with MSG_ZEROCOPY to a receiver thread over loopback\n"
 "        TCP; a buffer goes back to the device only after its zerocopy\n"
 "        completion; --copy uses plain send() instead\n"
@@ -59,6 +64,7 @@ enum {
 	OPT_PKT_MIN, OPT_PKT_MAX, OPT_PKT_RATE, OPT_PKTS_PER_BUFFER,
 	OPT_DROP, OPT_ERROR, OPT_JITTER, OPT_STALL_EVERY, OPT_STALL_MS,
 	OPT_SEED, OPT_BUFFERS, OPT_FRAMES, OPT_SECONDS, OPT_POLL, OPT_QUIET,
+	OPT_NO_SYNC,
 	OPT_SINK, OPT_OUTPUT, OPT_DIRECT, OPT_PNG_EVERY, OPT_PNG_DIR, OPT_COPY,
 };
 
@@ -85,6 +91,7 @@ static const struct option longopts[] = {
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
 	{ "poll", no_argument, NULL, OPT_POLL },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 	{ "sink", required_argument, NULL, OPT_SINK },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "direct", no_argument, NULL, OPT_DIRECT },
@@ -125,6 +132,7 @@ static int parse_u32(const char *name, const char *s, unsigned int *out)
 int parse_options(int argc, char **argv, struct options *opt)
 {
 	const char *prog = argv[0];
+	bool sink_given = false, png_given = false;
 	char *end;
 	int c, idx;
 
@@ -216,6 +224,7 @@ int parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case OPT_POLL: opt->use_poll = true; break;
 		case OPT_QUIET: opt->quiet = true; break;
+		case OPT_NO_SYNC: opt->no_sync = true; break;
 		case OPT_SINK:
 			if (!sink_find(optarg)) {
 				fprintf(stderr, "zcbuf-capture: --sink: "
@@ -224,6 +233,7 @@ int parse_options(int argc, char **argv, struct options *opt)
 				return -EINVAL;
 			}
 			opt->sink = optarg;
+			sink_given = true;
 			break;
 		case OPT_OUTPUT: opt->output = optarg; break;
 		case OPT_DIRECT: opt->direct = true; break;
@@ -234,8 +244,12 @@ int parse_options(int argc, char **argv, struct options *opt)
 					"at least 1\n");
 				ret = -EINVAL;
 			}
+			png_given = true;
 			break;
-		case OPT_PNG_DIR: opt->png_dir = optarg; break;
+		case OPT_PNG_DIR:
+			opt->png_dir = optarg;
+			png_given = true;
+			break;
 		case OPT_COPY: opt->copy = true; break;
 		default:
 			usage(stderr, prog);
@@ -247,6 +261,14 @@ int parse_options(int argc, char **argv, struct options *opt)
 	if (optind < argc) {
 		fprintf(stderr, "zcbuf-capture: unexpected argument '%s'\n",
 			argv[optind]);
+		return -EINVAL;
+	}
+	/* --png-dir/--png-every alone mean the png sink. */
+	if (png_given && !sink_given)
+		opt->sink = "png";
+	if (png_given && strcmp(opt->sink, "png")) {
+		fprintf(stderr, "zcbuf-capture: --png-dir/--png-every need "
+			"--sink png, not --sink %s\n", opt->sink);
 		return -EINVAL;
 	}
 	if (!strcmp(opt->sink, "png") && opt->personality != ZCBUF_DEV_CAMERA) {
