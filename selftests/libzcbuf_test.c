@@ -709,4 +709,103 @@ TEST_F(stream, stats_and_stream_errors)
 	close(other);
 }
 
+/* Check a completion from the CQ as check_one() does one from DQBUF. */
+static void check_cqe(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(stream) *self, const struct zcbuf_cqe *cqe)
+{
+	unsigned int i = cqe->index - self->first;
+
+	ASSERT_LT(i, NBUF);
+	EXPECT_EQ(0U, cqe->flags);
+	EXPECT_EQ(self->cfg.frame_size, cqe->bytesused);
+	EXPECT_EQ(0, zcbuf_sync_begin(self->fd, cqe->index, 0, cqe->bytesused,
+				      ZCBUF_SYNC_READ));
+	EXPECT_EQ(cqe->checksum, zcbuf_crc32(0, self->map[i], cqe->bytesused));
+	EXPECT_EQ(0, zcbuf_sync_end(self->fd, cqe->index, 0, cqe->bytesused,
+				    ZCBUF_SYNC_READ));
+}
+
+TEST_F(stream, ring)
+{
+	struct zcbuf_cqe cqes[NBUF], cqe;
+	struct zcbuf_ring ring, other;
+	struct zcbuf_dqbuf dq;
+	uint64_t last_seq = 0;
+	int i, n, got = 0, ctx2;
+
+	if (!(self->info.caps & ZCBUF_CAP_RING))
+		SKIP(return, "module reports no ZCBUF_CAP_RING");
+
+	ASSERT_EQ(-EINVAL, zcbuf_setup_ring(self->fd, 3, &ring));
+	ASSERT_EQ(-EINVAL, zcbuf_setup_ring(self->fd, 0, NULL));
+	memset(&ring, 0, sizeof(ring));
+	ASSERT_EQ(0, zcbuf_setup_ring(self->fd, 0, &ring));
+	ASSERT_EQ(self->fd, ring.fd);
+	ASSERT_LE(self->info.max_buffers, ring.entries);
+	ASSERT_EQ(0U, ring.entries & (ring.entries - 1));
+	ASSERT_EQ(ring.entries, ring.cq.entries);
+	ASSERT_EQ(ring.entries - 1, ring.sq.mask);
+	ASSERT_EQ(0U, *ring.sq.errors);
+	ASSERT_EQ(-EBUSY, zcbuf_setup_ring(self->fd, 0, &other));
+
+	/* With rings, completions only come through the CQ. */
+	ASSERT_EQ(-EINVAL, zcbuf_dequeue_buffer(self->fd, &dq));
+	ASSERT_EQ(-EAGAIN, zcbuf_get_completion(&ring, &cqe));
+	ASSERT_EQ(0, zcbuf_get_completions(&ring, cqes, NBUF));
+	ASSERT_EQ(-EINVAL, zcbuf_get_completion(&ring, NULL));
+	ASSERT_EQ(-ETIME, zcbuf_wait_ring(&ring, -1, 50));
+	ASSERT_EQ(-ETIME, zcbuf_wait_ring(&ring, self->efd, 50));
+	ASSERT_EQ(0, zcbuf_kick_ring(self->fd));
+
+	/* Buffers meet the device through QBUF once, then the SQ. */
+	ASSERT_EQ(0, zcbuf_set_eventfd(self->fd, self->efd));
+	for (i = 0; i < NBUF; i++)
+		ASSERT_EQ(0, zcbuf_queue_buffer(self->fd, self->first + i, 0));
+	ASSERT_EQ(0, zcbuf_stream_on(self->fd));
+	while (got < 16) {
+		ASSERT_EQ(0, zcbuf_wait_ring(&ring, got % 2 ? self->efd : -1,
+					     WAIT_MS));
+		n = zcbuf_get_completions(&ring, cqes, NBUF);
+		ASSERT_LE(0, n);
+		for (i = 0; i < n; i++) {
+			check_cqe(_metadata, self, &cqes[i]);
+			if (got)
+				ASSERT_LT(last_seq, cqes[i].sequence);
+			last_seq = cqes[i].sequence;
+			got++;
+			ASSERT_EQ(0, zcbuf_submit_buffer(&ring, cqes[i].index,
+							 0));
+		}
+	}
+	ASSERT_EQ(0, zcbuf_stream_off(self->fd));
+	ASSERT_EQ(0U, *ring.sq.errors);
+
+	ASSERT_EQ(0, zcbuf_unmap_ring(&ring));
+	ASSERT_EQ(-EINVAL, zcbuf_unmap_ring(&ring));
+	ASSERT_EQ(-EINVAL, zcbuf_get_completion(&ring, &cqe));
+	ASSERT_EQ(-EINVAL, zcbuf_submit_buffer(&ring, self->first, 0));
+	ASSERT_EQ(-EINVAL, zcbuf_wait_ring(&ring, -1, 0));
+
+	/* No rings, nothing to kick. */
+	ctx2 = zcbuf_open(NULL, O_CLOEXEC);
+	ASSERT_LE(0, ctx2);
+	ASSERT_EQ(-EINVAL, zcbuf_kick_ring(ctx2));
+	ASSERT_EQ(0, zcbuf_close(ctx2));
+}
+
+TEST_F(stream, ring_sq_full)
+{
+	struct zcbuf_ring ring;
+	unsigned int i;
+
+	if (!(self->info.caps & ZCBUF_CAP_RING))
+		SKIP(return, "module reports no ZCBUF_CAP_RING");
+	ASSERT_EQ(0, zcbuf_setup_ring(self->fd, 0, &ring));
+	/* Not streaming: nothing takes entries, so the SQ fills up. */
+	for (i = 0; i < ring.sq.entries; i++)
+		ASSERT_EQ(0, zcbuf_submit_buffer(&ring, self->first, 0));
+	ASSERT_EQ(-EAGAIN, zcbuf_submit_buffer(&ring, self->first, 0));
+	ASSERT_EQ(0, zcbuf_unmap_ring(&ring));
+}
+
 TEST_HARNESS_MAIN

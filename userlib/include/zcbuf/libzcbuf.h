@@ -215,6 +215,92 @@ LIBZCBUF_API int zcbuf_wait_eventfd(int eventfd, int timeout_ms,
 /* ZCBUF_IOC_STATS: counters of the current stream. */
 LIBZCBUF_API int zcbuf_get_stats(int fd, struct zcbuf_stats *stats);
 
+/* --- shared-memory rings ------------------------------------------------ */
+
+/*
+ * One ring of struct zcbuf_ring, as mapped: pointers into the shared area.
+ * @array holds struct zcbuf_cqe (CQ) or struct zcbuf_sqe (SQ) entries.
+ */
+struct zcbuf_ring_queue {
+	uint32_t *producer;
+	uint32_t *consumer;
+	uint32_t *flags;
+	uint32_t *errors;
+	void *array;
+	uint32_t entries;	/* a power of two */
+	uint32_t mask;		/* entries - 1 */
+};
+
+/*
+ * The completion (CQ) and submission (SQ) rings of a context, mapped
+ * (ZCBUF_IOC_RING_SETUP).  Fill it with zcbuf_setup_ring(); the fields are
+ * there to read, not to change.
+ *
+ * Thread safety: the rings are single-producer single-consumer.  At most one
+ * thread at a time may call zcbuf_get_completion(s)/zcbuf_wait_ring() and at
+ * most one zcbuf_submit_buffer() on a given ring (the same thread or two
+ * different ones); everything else stays free-threaded.
+ */
+struct zcbuf_ring {
+	int fd;			/* the context */
+	uint32_t entries;
+	void *map;
+	size_t map_size;
+	struct zcbuf_ring_queue cq;
+	struct zcbuf_ring_queue sq;
+};
+
+/*
+ * ZCBUF_IOC_RING_SETUP with @entries (0: the kernel's default) and mmap()
+ * of the shared area.  Once per context, not while streaming (-EBUSY).
+ * Afterwards completions arrive only in the CQ: zcbuf_dequeue_buffer()
+ * fails with -EINVAL.  Buffers must have been queued with
+ * zcbuf_queue_buffer() once since the last zcbuf_configure() before they can
+ * go back through the SQ.
+ */
+LIBZCBUF_API int zcbuf_setup_ring(int fd, unsigned int entries,
+				  struct zcbuf_ring *ring);
+
+/* munmap() the rings.  They live on in the context until it is closed. */
+LIBZCBUF_API int zcbuf_unmap_ring(struct zcbuf_ring *ring);
+
+/*
+ * Take up to @max completions from the CQ into @cqes (copies; the slots go
+ * back to the kernel at once).  Returns how many, 0 when the CQ is empty.
+ * No system call.
+ */
+LIBZCBUF_API int zcbuf_get_completions(struct zcbuf_ring *ring,
+				       struct zcbuf_cqe *cqes,
+				       unsigned int max);
+
+/* One completion into *@cqe: 0, or -EAGAIN when the CQ is empty. */
+LIBZCBUF_API int zcbuf_get_completion(struct zcbuf_ring *ring,
+				      struct zcbuf_cqe *cqe);
+
+/*
+ * Give buffer @index back to the device through the SQ (@bytesused as in
+ * zcbuf_queue_buffer()).  -EAGAIN when the SQ is full.  No system call,
+ * except ZCBUF_IOC_RING_KICK when the device has said it sleeps
+ * (ZCBUF_RING_SQ_NEED_WAKEUP), as the protocol requires.  An entry the
+ * kernel finds invalid is skipped and counted in *ring->sq.errors.
+ */
+LIBZCBUF_API int zcbuf_submit_buffer(struct zcbuf_ring *ring,
+				     unsigned int index, uint64_t bytesused);
+
+/* ZCBUF_IOC_RING_KICK: wake the device to look at the SQ. */
+LIBZCBUF_API int zcbuf_kick_ring(int fd);
+
+/*
+ * Sleep until the CQ has an entry, at most @timeout_ms (< 0: no limit):
+ * 0 at once if it has one; otherwise sets ZCBUF_RING_CQ_WANT_WAKEUP, looks
+ * again, and waits on @eventfd (if >= 0, its counter is read and reset) or
+ * else poll()s the context, and clears the flag.  -ETIME on timeout.  May
+ * return 0 with the CQ still empty (a stale eventfd count): call
+ * zcbuf_get_completions() and wait again if it found nothing.
+ */
+LIBZCBUF_API int zcbuf_wait_ring(struct zcbuf_ring *ring, int eventfd,
+				 int timeout_ms);
+
 /* --- checksums ------------------------------------------------------------- */
 
 /*
