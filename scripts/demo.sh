@@ -31,7 +31,7 @@ for a in apps/zcbuf-capture build/apps/zcbuf-capture; do
 done
 
 # The guest side, run by busybox sh in /zcbuf.
-guest='set -e
+guest='set -e -o pipefail
 echo "== insmod zcbuf.ko"
 insmod /zcbuf/zcbuf.ko
 ls -l /dev/zcbuf
@@ -40,9 +40,9 @@ lsmod
 '
 if [ -n "$app" ]; then
 	files+=(-f "$app:/zcbuf/zcbuf-capture")
-	guest+="echo \"== zcbuf-capture ${ZCBUF_DEMO_ARGS:---frames 60 --png-dir /out/frames}\"
+	guest+="echo \"== zcbuf-capture ${ZCBUF_DEMO_ARGS:---frames 60 --png-every 10 --png-dir /out/frames}\"
 mkdir -p /out/frames
-./zcbuf-capture ${ZCBUF_DEMO_ARGS:---frames 60 --png-dir /out/frames} 2>&1 | tee /out/capture.log
+./zcbuf-capture ${ZCBUF_DEMO_ARGS:---frames 60 --png-every 10 --png-dir /out/frames} 2>&1 | tee /out/capture.log
 "
 else
 	guest+='echo "== the capture app (apps/zcbuf-capture) is not built yet; the module alone:"

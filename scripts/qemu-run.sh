@@ -265,7 +265,8 @@ say "booting $rel${extra_args[*]:+ with ${extra_args[*]}}$([ $icount = 1 ] && ec
 
 # Show the command's output (ttyS1) live, without the bulk sections.
 show_serial() {
-	tail -n +1 -s 0.2 --pid="$1" -f "$serial" 2>/dev/null | awk '
+	# A status line redrawn with \r shows as one line per update.
+	tail -n +1 -s 0.2 --pid="$1" -f "$serial" 2>/dev/null | awk -v RS='\r\n|\r|\n' '
 		/^@@ZCBUF-(OUT|DMESG)-BEGIN/ { skip = 1; next }
 		/^@@ZCBUF-(OUT|DMESG)-END/   { skip = 0; next }
 		/^@@ZCBUF-/ { next }
