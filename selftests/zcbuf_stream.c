@@ -189,6 +189,10 @@ static void check_frame(struct __test_metadata *_metadata,
 	number = zs_read_number(self->map[slot], variant->width,
 				variant->height, variant->fmt);
 	ASSERT_EQ((long long)(d->sequence % 100000000ULL), number);
+	ASSERT_EQ(0, zs_check_picture(self->map[slot], variant->width,
+				      variant->height, variant->fmt, d->sequence))
+		TH_LOG("frame %llu: colour bars (-1) or moving box (-2) wrong",
+		       (unsigned long long)d->sequence);
 	ASSERT_EQ(0, zs_sync(self->fd, d->index,
 			     ZCBUF_SYNC_END | ZCBUF_SYNC_READ, 0, d->bytesused));
 }

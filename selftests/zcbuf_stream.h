@@ -296,6 +296,72 @@ static inline long long zs_read_number(const uint8_t *frame, uint32_t width,
 	return number;
 }
 
+/* The eight bars, left to right: white, yellow, cyan, green, magenta, red, blue, black. */
+static const uint8_t zs_bar_rgb[8][3] = {
+	{ 235, 235, 235 }, { 235, 235, 16 }, { 16, 235, 235 }, { 16, 235, 16 },
+	{ 235, 16, 235 }, { 235, 16, 16 }, { 16, 16, 235 }, { 16, 16, 16 },
+};
+
+static inline int zs_clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * Check the rest of the picture of frame @seq: the colour bars in the top
+ * line (where the moving box does not cover them) and the box itself, white
+ * on odd frames and black on even ones, where the number does not cover it.
+ * Return 0, or -1 for a wrong bar, -2 for a wrong box.
+ */
+static inline int zs_check_picture(const uint8_t *frame, uint32_t width,
+				   uint32_t height, uint32_t fmt, uint64_t seq)
+{
+	uint32_t box = (width < height ? width : height) / 6;
+	uint32_t scale = height / 60 > 1 ? height / 60 : 1;
+	uint32_t box_x, box_y, bx, by, k;
+
+	box = box > 2 ? box : 2;
+	box_x = (seq * 4) % (width - box + 1) & ~1U;
+	box_y = (seq * 2) % (height - box + 1);
+
+	for (k = 0; k < 8; k++) {
+		uint32_t x = (2 * k + 1) * width / 16;
+		const uint8_t *px = frame + (size_t)x * zs_bpp(fmt);
+		const uint8_t *rgb = zs_bar_rgb[k];
+
+		if (box_y == 0 && x >= box_x && x < box_x + box)
+			continue;
+		/* Not at a bar's edge, where YUYV averages two colours. */
+		if ((x * 8 / width) != ((x + 1) * 8 / width) ||
+		    (x * 8 / width) != ((x - 1) * 8 / width))
+			continue;
+		if (fmt == ZCBUF_FMT_RGB24) {
+			if (memcmp(px, rgb, 3))
+				return -1;
+		} else {
+			int y = zs_clamp((66 * rgb[0] + 129 * rgb[1] +
+					  25 * rgb[2] + 128) / 256 + 16, 16, 235);
+
+			if (px[0] != y)
+				return -1;
+		}
+	}
+
+	/* The box's centre, unless the number's plate is there. */
+	bx = box_x + box / 2;
+	by = box_y + box / 2;
+	if (bx >= width)
+		bx = width - 1;
+	if (!(by >= 2 * scale && by < 9 * scale && bx >= 2 * scale &&
+	      bx < 35 * scale)) {
+		int level = zs_pixel_level(frame, width, fmt, bx, by);
+
+		if (level != (seq & 1 ? 235 : 16))
+			return -2;
+	}
+	return 0;
+}
+
 /* ---- SIGBUS probes (strict mode) ---- */
 
 static sigjmp_buf zs_fault_env;
