@@ -38,6 +38,7 @@ struct slot {
 struct capture {
 	const struct options *opt;
 	int fd, efd;
+	struct zcbuf_ring ring;		/* --ring */
 	struct zcbuf_config cfg;
 	unsigned int first, nbuf;
 	struct slot slots[MAX_BUFFERS];
@@ -98,6 +99,16 @@ static int release_slot(void *ctx, unsigned int slot)
 	}
 	if (cap->stopping)
 		return 0;
+	if (cap->ring.map) {
+		ret = zcbuf_submit_buffer(&cap->ring, index, 0);
+		if (ret != -EAGAIN) {
+			if (ret)
+				fprintf(stderr, "\nzcbuf-capture: submit %u: "
+					"%s\n", index, strerror(-ret));
+			return ret;
+		}
+		/* SQ full (cannot happen: it has a slot per buffer). */
+	}
 	ret = zcbuf_queue_buffer(cap->fd, index, 0);
 	if (ret)
 		fprintf(stderr, "\nzcbuf-capture: queue %u: %s\n", index,
@@ -249,10 +260,53 @@ static int handle_done(struct capture *cap, const struct zcbuf_dqbuf *dq)
 	return ret == 0 ? release_slot(cap, slot) : 0;
 }
 
+static int drain_ring(struct capture *cap)
+{
+	struct zcbuf_cqe cqes[MAX_BUFFERS];
+	struct zcbuf_dqbuf dq;
+	unsigned int max = MAX_BUFFERS;
+	int i, n, ret;
+
+	for (;;) {
+		if (cap->opt->frames) {
+			if (cap->c.frames >= cap->opt->frames)
+				return 0;
+			if (cap->opt->frames - cap->c.frames < max)
+				max = (unsigned int)(cap->opt->frames -
+						     cap->c.frames);
+		}
+		n = zcbuf_get_completions(&cap->ring, cqes, max);
+		if (n < 0) {
+			fprintf(stderr, "\nzcbuf-capture: completion ring: "
+				"%s\n", strerror(-n));
+			return n;
+		}
+		if (!n)
+			return 0;
+		for (i = 0; i < n; i++) {
+			/* A CQE is a zcbuf_dqbuf without the reserved tail. */
+			memset(&dq, 0, sizeof(dq));
+			dq.index = cqes[i].index;
+			dq.flags = cqes[i].flags;
+			dq.sequence = cqes[i].sequence;
+			dq.timestamp_ns = cqes[i].timestamp_ns;
+			dq.bytesused = cqes[i].bytesused;
+			dq.checksum = cqes[i].checksum;
+			dq.npackets = cqes[i].npackets;
+			ret = handle_done(cap, &dq);
+			if (ret)
+				return ret;
+		}
+	}
+}
+
 static int drain_done(struct capture *cap)
 {
 	struct zcbuf_dqbuf dq;
 	int ret;
+
+	if (cap->ring.map)
+		return drain_ring(cap);
 
 	for (;;) {
 		if (cap->opt->frames && cap->c.frames >= cap->opt->frames)
@@ -369,6 +423,15 @@ static int setup_device(struct capture *cap)
 			return ret;
 		}
 	}
+	if (opt->use_ring) {
+		ret = zcbuf_setup_ring(cap->fd, 0, &cap->ring);
+		if (ret) {
+			fprintf(stderr, "zcbuf-capture: ring setup: %s%s\n",
+				strerror(-ret), ret == -ENOTTY ?
+				" (this module has no rings)" : "");
+			return ret;
+		}
+	}
 	return 0;
 }
 
@@ -394,8 +457,9 @@ static void print_config(const struct capture *cap)
 		       cfg->pkt_min, cfg->pkt_max, cfg->pkts_per_buffer,
 		       cfg->pkt_rate, cfg->frame_size);
 	}
-	printf("; %u buffers of %zu bytes mmapped; completions by %s; "
+	printf("; %u buffers of %zu bytes mmapped; completions by %s%s; "
 	       "sink %s\n", cap->nbuf, cap->slots[0].size,
+	       opt->use_ring ? "shared rings, waking by " : "",
 	       opt->use_poll ? "poll()" : "eventfd", cap->sink->name);
 	if (opt->no_sync)
 		printf("zcbuf-capture: --no-sync: reading frames WITHOUT the "
@@ -467,7 +531,14 @@ static int run(struct capture *cap)
 		pfd[1].fd = sfd;
 		pfd[1].events = 0;	/* POLLERR: the error queue */
 		pfd[1].revents = 0;
+		if (cap->ring.map && zcbuf_arm_wakeup(&cap->ring) == -EAGAIN) {
+			/* Completions arrived meanwhile: no sleeping. */
+			zcbuf_disarm_wakeup(&cap->ring);
+			timeout = 0;
+		}
 		n = poll(pfd, sfd >= 0 ? 2 : 1, timeout);
+		if (cap->ring.map)
+			zcbuf_disarm_wakeup(&cap->ring);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -481,18 +552,20 @@ static int run(struct capture *cap)
 			if (ret)
 				return ret;
 		}
-		if (pfd[0].revents & POLLIN) {
-			uint64_t count;
+		if ((pfd[0].revents & POLLIN) || cap->ring.map) {
+			uint64_t count, before = cap->c.frames;
 
-			if (!opt->use_poll) {
+			if (!opt->use_poll && (pfd[0].revents & POLLIN)) {
 				ret = zcbuf_wait_eventfd(cap->efd, 0, &count);
 				if (ret && ret != -ETIME)
 					return ret;
 			}
+			/* Rings: the CQ needs no system call to look at. */
 			ret = drain_done(cap);
 			if (ret)
 				return ret;
-			last_done = status_elapsed();
+			if (cap->c.frames != before)
+				last_done = status_elapsed();
 		} else if (pfd[0].revents) {
 			fprintf(stderr, "\nzcbuf-capture: poll reports %#x on "
 				"the %s\n", pfd[0].revents,
@@ -636,6 +709,11 @@ int main(int argc, char **argv)
 			errors++;
 		}
 	}
+	if (cap.ring.map && *cap.ring.sq.errors) {
+		fprintf(stderr, "zcbuf-capture: the device skipped %u invalid "
+			"submission-ring entries\n", *cap.ring.sq.errors);
+		errors++;
+	}
 	if (cap.c.device_errors) {
 		printf("zcbuf-capture: %llu buffers came back with "
 		       "ZCBUF_DQ_ERROR%s\n",
@@ -659,6 +737,8 @@ int main(int argc, char **argv)
 out:
 	if (cap.sink_state && cap.sink->close)
 		cap.sink->close(cap.sink_state);
+	if (cap.ring.map)
+		zcbuf_unmap_ring(&cap.ring);
 	for (i = 0; i < cap.nbuf; i++)
 		if (cap.slots[i].map)
 			zcbuf_unmap_buffer(cap.slots[i].map, cap.slots[i].size);

@@ -26,6 +26,7 @@ struct options {
 	uint64_t frames;		/* stop after this many; 0: no limit */
 	double seconds;			/* stop after this long; 0: no limit */
 	bool use_poll;			/* wait with poll() instead of eventfd */
+	bool use_ring;			/* completion/submission rings */
 	bool quiet;			/* no live status line */
 	bool no_sync;			/* skip ZCBUF_IOC_SYNC (demonstration) */
 	const char *device_path;

@@ -37,6 +37,9 @@ static void usage(FILE *f, const char *prog)
 "  --frames N               stop after N buffers\n"
 "  --seconds S              stop after S seconds (neither: until Ctrl-C)\n"
 "  --poll                   wait with poll() on the device, not the eventfd\n"
+"  --ring                   take completions from the shared completion ring\n"
+"                           and give buffers back through the submission\n"
+"                           ring: no system call per frame while busy\n"
 "  --quiet                  no live status line\n"
 "  --no-sync                skip the ZCBUF_IOC_SYNC bracket around CPU reads:\n"
 "                           wrong on purpose, to show that under swiotlb=force\n"
@@ -64,7 +67,7 @@ enum {
 	OPT_PKT_MIN, OPT_PKT_MAX, OPT_PKT_RATE, OPT_PKTS_PER_BUFFER,
 	OPT_DROP, OPT_ERROR, OPT_JITTER, OPT_STALL_EVERY, OPT_STALL_MS,
 	OPT_SEED, OPT_BUFFERS, OPT_FRAMES, OPT_SECONDS, OPT_POLL, OPT_QUIET,
-	OPT_NO_SYNC,
+	OPT_NO_SYNC, OPT_RING,
 	OPT_SINK, OPT_OUTPUT, OPT_DIRECT, OPT_PNG_EVERY, OPT_PNG_DIR, OPT_COPY,
 };
 
@@ -92,6 +95,7 @@ static const struct option longopts[] = {
 	{ "poll", no_argument, NULL, OPT_POLL },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
+	{ "ring", no_argument, NULL, OPT_RING },
 	{ "sink", required_argument, NULL, OPT_SINK },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "direct", no_argument, NULL, OPT_DIRECT },
@@ -225,6 +229,7 @@ int parse_options(int argc, char **argv, struct options *opt)
 		case OPT_POLL: opt->use_poll = true; break;
 		case OPT_QUIET: opt->quiet = true; break;
 		case OPT_NO_SYNC: opt->no_sync = true; break;
+		case OPT_RING: opt->use_ring = true; break;
 		case OPT_SINK:
 			if (!sink_find(optarg)) {
 				fprintf(stderr, "zcbuf-capture: --sink: "

@@ -756,6 +756,11 @@ TEST_F(stream, ring)
 	ASSERT_EQ(-ETIME, zcbuf_wait_ring(&ring, -1, 50));
 	ASSERT_EQ(-ETIME, zcbuf_wait_ring(&ring, self->efd, 50));
 	ASSERT_EQ(0, zcbuf_kick_ring(self->fd));
+	ASSERT_EQ(0, zcbuf_arm_wakeup(&ring));
+	ASSERT_EQ(ZCBUF_RING_CQ_WANT_WAKEUP,
+		  *ring.cq.flags & ZCBUF_RING_CQ_WANT_WAKEUP);
+	ASSERT_EQ(0, zcbuf_disarm_wakeup(&ring));
+	ASSERT_EQ(0U, *ring.cq.flags & ZCBUF_RING_CQ_WANT_WAKEUP);
 
 	/* Buffers meet the device through QBUF once, then the SQ. */
 	ASSERT_EQ(0, zcbuf_set_eventfd(self->fd, self->efd));
@@ -765,6 +770,11 @@ TEST_F(stream, ring)
 	while (got < 16) {
 		ASSERT_EQ(0, zcbuf_wait_ring(&ring, got % 2 ? self->efd : -1,
 					     WAIT_MS));
+		if (!got) {
+			/* poll() said POLLIN: the CQ is not empty. */
+			ASSERT_EQ(-EAGAIN, zcbuf_arm_wakeup(&ring));
+			ASSERT_EQ(0, zcbuf_disarm_wakeup(&ring));
+		}
 		n = zcbuf_get_completions(&ring, cqes, NBUF);
 		ASSERT_LE(0, n);
 		for (i = 0; i < n; i++) {
@@ -785,6 +795,8 @@ TEST_F(stream, ring)
 	ASSERT_EQ(-EINVAL, zcbuf_get_completion(&ring, &cqe));
 	ASSERT_EQ(-EINVAL, zcbuf_submit_buffer(&ring, self->first, 0));
 	ASSERT_EQ(-EINVAL, zcbuf_wait_ring(&ring, -1, 0));
+	ASSERT_EQ(-EINVAL, zcbuf_arm_wakeup(&ring));
+	ASSERT_EQ(-EINVAL, zcbuf_disarm_wakeup(NULL));
 
 	/* No rings, nothing to kick. */
 	ctx2 = zcbuf_open(NULL, O_CLOEXEC);

@@ -169,6 +169,26 @@ static int cq_ready(struct zcbuf_ring *ring)
 	       load_relaxed(ring->cq.consumer);
 }
 
+int zcbuf_arm_wakeup(struct zcbuf_ring *ring)
+{
+	if (!ring || !ring->map)
+		return -EINVAL;
+	store_relaxed(ring->cq.flags,
+		      load_relaxed(ring->cq.flags) | ZCBUF_RING_CQ_WANT_WAKEUP);
+	/* The flag before the last look (the kernel mirrors this). */
+	full_barrier();
+	return cq_ready(ring) ? -EAGAIN : 0;
+}
+
+int zcbuf_disarm_wakeup(struct zcbuf_ring *ring)
+{
+	if (!ring || !ring->map)
+		return -EINVAL;
+	store_relaxed(ring->cq.flags,
+		      load_relaxed(ring->cq.flags) & ~ZCBUF_RING_CQ_WANT_WAKEUP);
+	return 0;
+}
+
 int zcbuf_wait_ring(struct zcbuf_ring *ring, int eventfd, int timeout_ms)
 {
 	uint64_t count;
@@ -178,18 +198,13 @@ int zcbuf_wait_ring(struct zcbuf_ring *ring, int eventfd, int timeout_ms)
 		return -EINVAL;
 	if (cq_ready(ring))
 		return 0;
-	store_relaxed(ring->cq.flags,
-		      load_relaxed(ring->cq.flags) | ZCBUF_RING_CQ_WANT_WAKEUP);
-	/* The flag before the last look (the kernel mirrors this). */
-	full_barrier();
-	if (cq_ready(ring)) {
+	ret = zcbuf_arm_wakeup(ring);
+	if (ret == -EAGAIN)
 		ret = 0;
-	} else if (eventfd >= 0) {
+	else if (eventfd >= 0)
 		ret = zcbuf_wait_eventfd(eventfd, timeout_ms, &count);
-	} else {
+	else
 		ret = zcbuf_wait(ring->fd, timeout_ms);
-	}
-	store_relaxed(ring->cq.flags,
-		      load_relaxed(ring->cq.flags) & ~ZCBUF_RING_CQ_WANT_WAKEUP);
+	zcbuf_disarm_wakeup(ring);
 	return ret;
 }

@@ -292,14 +292,24 @@ LIBZCBUF_API int zcbuf_kick_ring(int fd);
 
 /*
  * Sleep until the CQ has an entry, at most @timeout_ms (< 0: no limit):
- * 0 at once if it has one; otherwise sets ZCBUF_RING_CQ_WANT_WAKEUP, looks
- * again, and waits on @eventfd (if >= 0, its counter is read and reset) or
- * else poll()s the context, and clears the flag.  -ETIME on timeout.  May
- * return 0 with the CQ still empty (a stale eventfd count): call
+ * 0 at once if it has one; otherwise zcbuf_arm_wakeup(), then wait on
+ * @eventfd (if >= 0; its counter is read and reset) or else poll() the
+ * context, then zcbuf_disarm_wakeup().  -ETIME on timeout.  May return 0
+ * with the CQ still empty (a stale eventfd count): call
  * zcbuf_get_completions() and wait again if it found nothing.
  */
 LIBZCBUF_API int zcbuf_wait_ring(struct zcbuf_ring *ring, int eventfd,
 				 int timeout_ms);
+
+/*
+ * For callers with their own poll() loop: ask the kernel to signal the
+ * eventfd for the next completion (ZCBUF_RING_CQ_WANT_WAKEUP), then look at
+ * the CQ once more.  Returns 0 when it is empty (now safe to sleep on the
+ * eventfd or the context fd), -EAGAIN when completions are waiting (do not
+ * sleep).  Call zcbuf_disarm_wakeup() after waking.
+ */
+LIBZCBUF_API int zcbuf_arm_wakeup(struct zcbuf_ring *ring);
+LIBZCBUF_API int zcbuf_disarm_wakeup(struct zcbuf_ring *ring);
 
 /* --- checksums ------------------------------------------------------------- */
 
