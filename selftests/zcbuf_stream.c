@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <pthread.h>
 
 #include "kselftest_harness.h"
 #include "zcbuf_stream.h"
@@ -648,6 +649,9 @@ TEST_F(camera, poll_pollin)
 	/* One buffer: poll sleeps until it completes. */
 	ASSERT_EQ(0, zs_qbuf(self->fd, d.index, 0));
 	ASSERT_EQ(1, zs_poll_in(self->fd, ZS_WAIT_MS));
+	/* DONE is not the user's yet: FREE refuses it. */
+	ASSERT_EQ(ZCBUF_STATE_DONE, zs_state(self->fd, d.index));
+	ASSERT_EQ(-EBUSY, zc_free(self->fd, d.index));
 	ASSERT_EQ(0, zs_dqbuf(self->fd, &d));
 	ASSERT_EQ((uint64_t)NBUF, d.sequence);
 	ASSERT_EQ(0, zs_poll_in(self->fd, 0));
@@ -714,6 +718,54 @@ TEST_F(camera, read_copy_path)
 	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, flags));
 	ASSERT_EQ(0, zs_streamoff(self->fd));
 	free(frame);
+}
+
+struct blocked_read {
+	int fd;
+	size_t len;
+	ssize_t ret;
+	int err;
+};
+
+static void *blocked_read_fn(void *arg)
+{
+	struct blocked_read *r = arg;
+	char *buf = malloc(r->len);
+
+	r->ret = read(r->fd, buf, r->len);
+	r->err = errno;
+	free(buf);
+	return NULL;
+}
+
+/*
+ * A read() blocked while streaming with nothing queued wakes up when a
+ * buffer is queued (and returns that frame); another blocked read() is
+ * woken by STREAMOFF and fails with EPIPE.
+ */
+TEST_F(camera, read_blocking)
+{
+	struct blocked_read r = { .fd = self->fd, .len = self->frame_size };
+	pthread_t thread;
+
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, blocked_read_fn, &r));
+	zs_sleep_ms(100);
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ((ssize_t)self->frame_size, r.ret) TH_LOG("errno %d", r.err);
+
+	/* read() requeued that buffer: wait for it, take it back. */
+	ASSERT_EQ(1, zs_poll_in(self->fd, ZS_WAIT_MS));
+	ASSERT_EQ(0, zs_dqbuf(self->fd, &(struct zcbuf_dqbuf){ 0 }));
+
+	r.ret = 0;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, blocked_read_fn, &r));
+	zs_sleep_ms(100);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(-1, r.ret);
+	ASSERT_EQ(EPIPE, r.err);
 }
 
 /* error_permille = 1000: every frame completes with ZCBUF_DQ_ERROR. */
