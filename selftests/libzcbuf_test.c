@@ -820,4 +820,136 @@ TEST_F(stream, ring_sq_full)
 	ASSERT_EQ(0, zcbuf_unmap_ring(&ring));
 }
 
+/* ---- NIC personality: the library's CRC against the device's ---- */
+
+FIXTURE(nic)
+{
+	int fd;
+	struct zcbuf_info info;
+	unsigned int first;
+	void *map[NBUF];
+	size_t len[NBUF];
+};
+
+FIXTURE_SETUP(nic)
+{
+	char why[128];
+
+	self->fd = open_or_skip_reason(why, sizeof(why));
+	if (self->fd == -ENOENT)
+		SKIP(return, "%s", why);
+	ASSERT_LE(0, self->fd) TH_LOG("%s", why);
+	ASSERT_EQ(0, zcbuf_get_info(self->fd, &self->info));
+	if (!(self->info.caps & ZCBUF_CAP_NIC))
+		SKIP(return, "module reports no ZCBUF_CAP_NIC");
+}
+
+FIXTURE_TEARDOWN(nic)
+{
+	int i;
+
+	for (i = 0; i < NBUF; i++)
+		if (self->map[i])
+			EXPECT_EQ(0, zcbuf_unmap_buffer(self->map[i],
+							self->len[i]));
+	EXPECT_EQ(0, zcbuf_close(self->fd));
+}
+
+TEST_F(nic, rx_packets)
+{
+	struct zcbuf_pkt_desc d;
+	struct zcbuf_config cfg;
+	struct zcbuf_dqbuf dq;
+	unsigned int i, p, got = 0, packets = 0;
+	const unsigned char *b;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.personality = ZCBUF_DEV_NIC_RX;
+	cfg.pkt_min = ZCBUF_PKT_MIN;
+	cfg.pkt_max = 2000;
+	cfg.pkts_per_buffer = 16;
+	cfg.pkt_rate = 500;
+	cfg.seed = 7;
+	ASSERT_EQ(0, zcbuf_configure(self->fd, &cfg));
+	ASSERT_LT(0U, cfg.frame_size);
+	ASSERT_EQ(0, zcbuf_alloc_buffers(self->fd, cfg.frame_size + 8192, NBUF,
+					 0, &self->first));
+	for (i = 0; i < NBUF; i++) {
+		ASSERT_EQ(0, zcbuf_map_buffer(self->fd, self->first + i,
+					      PROT_READ, &self->map[i],
+					      &self->len[i]));
+		ASSERT_EQ(0, zcbuf_queue_buffer(self->fd, self->first + i, 0));
+	}
+	ASSERT_EQ(0, zcbuf_stream_on(self->fd));
+	while (got < 8) {
+		ASSERT_EQ(0, zcbuf_wait(self->fd, WAIT_MS));
+		ASSERT_EQ(0, zcbuf_dequeue_buffer(self->fd, &dq));
+		i = dq.index - self->first;
+		ASSERT_LT(i, NBUF);
+		ASSERT_EQ(0U, dq.flags);
+		ASSERT_LE(dq.npackets, cfg.pkts_per_buffer);
+		ASSERT_LE(dq.bytesused, self->len[i]);
+		b = self->map[i];
+		ASSERT_EQ(0, zcbuf_sync_begin(self->fd, dq.index, 0,
+					      self->len[i], ZCBUF_SYNC_READ));
+		/* The checksum covers the descriptors of the packets. */
+		EXPECT_EQ(dq.checksum,
+			  zcbuf_crc32(0, b, dq.npackets * sizeof(d)));
+		for (p = 0; p < dq.npackets; p++) {
+			memcpy(&d, b + p * sizeof(d), sizeof(d));
+			ASSERT_LE((uint64_t)d.offset + d.length, dq.bytesused);
+			ASSERT_LE(cfg.pkt_min, d.length);
+			ASSERT_GE(cfg.pkt_max, d.length);
+			EXPECT_EQ(d.checksum, zcbuf_crc32(0, b + d.offset,
+							  d.length));
+		}
+		packets += dq.npackets;
+		ASSERT_EQ(0, zcbuf_sync_end(self->fd, dq.index, 0,
+					    self->len[i], ZCBUF_SYNC_READ));
+		ASSERT_EQ(0, zcbuf_queue_buffer(self->fd, dq.index, 0));
+		got++;
+	}
+	ASSERT_LT(0U, packets);
+	ASSERT_EQ(0, zcbuf_stream_off(self->fd));
+}
+
+TEST_F(nic, tx_checksum)
+{
+	struct zcbuf_config cfg;
+	struct zcbuf_dqbuf dq;
+	unsigned char *b;
+	uint32_t want;
+	size_t n = 3000, j;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.personality = ZCBUF_DEV_NIC_TX;
+	ASSERT_EQ(0, zcbuf_configure(self->fd, &cfg));
+	ASSERT_EQ(0, zcbuf_alloc_buffers(self->fd, 4096, 1, 0, &self->first));
+	ASSERT_EQ(0, zcbuf_map_buffer(self->fd, self->first,
+				      PROT_READ | PROT_WRITE, &self->map[0],
+				      &self->len[0]));
+	b = self->map[0];
+	ASSERT_EQ(0, zcbuf_sync_begin(self->fd, self->first, 0, n,
+				      ZCBUF_SYNC_WRITE));
+	for (j = 0; j < n; j++)
+		b[j] = (unsigned char)(j * 31 + 5);
+	ASSERT_EQ(0, zcbuf_sync_end(self->fd, self->first, 0, n,
+				    ZCBUF_SYNC_WRITE));
+	want = zcbuf_crc32(0, b, n);
+
+	/* bytesused: 1 to the buffer size for TX. */
+	ASSERT_EQ(-EINVAL, zcbuf_queue_buffer(self->fd, self->first, 0));
+	ASSERT_EQ(-EINVAL, zcbuf_queue_buffer(self->fd, self->first,
+					      self->len[0] + 1));
+	ASSERT_EQ(0, zcbuf_queue_buffer(self->fd, self->first, n));
+	ASSERT_EQ(0, zcbuf_stream_on(self->fd));
+	ASSERT_EQ(0, zcbuf_wait(self->fd, WAIT_MS));
+	ASSERT_EQ(0, zcbuf_dequeue_buffer(self->fd, &dq));
+	ASSERT_EQ(self->first, dq.index);
+	ASSERT_EQ(0U, dq.flags);
+	ASSERT_EQ(n, dq.bytesused);
+	ASSERT_EQ(want, dq.checksum);
+	ASSERT_EQ(0, zcbuf_stream_off(self->fd));
+}
+
 TEST_HARNESS_MAIN
