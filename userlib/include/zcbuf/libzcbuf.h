@@ -38,6 +38,7 @@
 #ifndef LIBZCBUF_H
 #define LIBZCBUF_H
 
+#include <fcntl.h>	/* O_CLOEXEC, O_NONBLOCK for zcbuf_open() */
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
