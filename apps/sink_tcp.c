@@ -361,11 +361,17 @@ static int tcp_consume(void *state, const struct frame *f)
 		s->bytes += len;
 		return 0;
 	}
+	/*
+	 * Hold the buffer while sending: a completion for the first part of
+	 * the frame may arrive (in wait_errqueue) before the last part is
+	 * sent, and must not give the buffer back yet.
+	 */
+	s->pending[f->slot]++;
 	while (done < len) {
 		if (s->in_flight >= ID_RING) {
 			ret = wait_errqueue(s, FINISH_WAIT_MS);
 			if (ret)
-				goto err;
+				goto unhold;
 			continue;
 		}
 		n = send(s->fd, f->data + done, len - done,
@@ -378,11 +384,11 @@ static int tcp_consume(void *state, const struct frame *f)
 				s->enobufs++;
 				ret = wait_errqueue(s, FINISH_WAIT_MS);
 				if (ret)
-					goto err;
+					goto unhold;
 				continue;
 			}
 			ret = -errno;
-			goto err;
+			goto unhold;
 		}
 		/* Every send() that took data gets the next id. */
 		s->id_slot[s->next_id++ % ID_RING] = (uint8_t)f->slot;
@@ -393,8 +399,10 @@ static int tcp_consume(void *state, const struct frame *f)
 	}
 	s->frames++;
 	s->bytes += len;
-	return s->pending[f->slot] ? 1 : 0;
+	return --s->pending[f->slot] ? 1 : 0;
 
+unhold:
+	s->pending[f->slot]--;
 err:
 	fprintf(stderr, "\nzcbuf-capture: tcp send: %s%s%s\n", strerror(-ret),
 		s->rx.err ? "; receiver: " : "", s->rx.why);
