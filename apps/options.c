@@ -39,7 +39,8 @@ static void usage(FILE *f, const char *prog)
 "  --poll                   wait with poll() on the device, not the eventfd\n"
 "  --ring                   take completions from the shared completion ring\n"
 "                           and give buffers back through the submission\n"
-"                           ring: no system call per frame while busy\n"
+"                           ring instead of DQBUF/QBUF (the sync ioctls\n"
+"                           around each CPU read remain)\n"
 "  --quiet                  no live status line\n"
 "  --no-sync                skip the ZCBUF_IOC_SYNC bracket around CPU reads:\n"
 "                           wrong on purpose, to show that under swiotlb=force\n"
@@ -56,7 +57,8 @@ static void usage(FILE *f, const char *prog)
 "        selects this sink\n"
 "  tcp:  frames sent with MSG_ZEROCOPY to a receiver thread over loopback\n"
 "        TCP; a buffer goes back to the device only after its zerocopy\n"
-"        completion; --copy uses plain send() instead\n"
+"        completion (over loopback the kernel copies anyway, and says\n"
+"        so: the count is reported); --copy uses plain send() instead\n"
 "\n"
 "Exit status: 0 when every frame verified, 1 on any mismatch or error.\n",
 		prog, MAX_BUFFERS);
