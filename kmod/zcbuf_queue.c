@@ -238,6 +238,12 @@ int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
 		goto unlock;
 	}
 
+	/* With rings the kernel never sees the dequeue that would restore. */
+	if (cfg->flags & ZCBUF_CFG_STRICT && queue->ring) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+
 	if (cfg->personality == ZCBUF_DEV_NONE) {
 		queue->configured = false;
 		ret = 0;
@@ -935,6 +941,10 @@ int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
 	mutex_lock(&ctx->lock);
 	if (queue->ring || queue->streaming || queue->nr_done) {
 		ret = -EBUSY;
+		goto unlock;
+	}
+	if (queue->configured && queue->cfg.flags & ZCBUF_CFG_STRICT) {
+		ret = -EINVAL;
 		goto unlock;
 	}
 	ring = zcbuf_ring_create(entries);

@@ -257,7 +257,9 @@ struct zcbuf_sync {
  * frame (capture, RX) or changing a packet under the DMA (TX).  TX mappings
  * are revoked rather than made read-only: a read-only window needs
  * write-notify (->page_mkwrite), which would make every mapping of the
- * buffer unusable for long-term pins (io_uring fixed buffers).
+ * buffer unusable for long-term pins (io_uring fixed buffers).  Strict mode
+ * and the rings exclude each other (EINVAL from whichever comes second):
+ * with rings the kernel never sees the dequeue that would restore a mapping.
  */
 #define ZCBUF_CFG_STRICT		(1U << 0)
 #define ZCBUF_CFG_VALID_FLAGS		(ZCBUF_CFG_STRICT)
