@@ -245,6 +245,13 @@ int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
 	}
 
 	if (cfg->personality == ZCBUF_DEV_NONE) {
+		/* Nothing but the personality may be set. */
+		if (memchr_inv(&cfg->flags, 0,
+			       sizeof(*cfg) - offsetof(struct zcbuf_config,
+						       flags))) {
+			ret = -EINVAL;
+			goto unlock;
+		}
 		queue->configured = false;
 		ret = 0;
 		goto unlock;
@@ -629,6 +636,9 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 
 	if (READ_ONCE(queue->ring))
 		return -EINVAL;
+	/* A read of nothing consumes nothing. */
+	if (!len)
+		return 0;
 
 	for (;;) {
 		mutex_lock(&ctx->lock);

@@ -26,7 +26,8 @@
  *
  * Completions are signalled on an eventfd (ZCBUF_IOC_SET_EVENTFD, one count
  * per completed buffer) and by poll() on the /dev/zcbuf fd (POLLIN while a
- * buffer is DONE).
+ * buffer is DONE; poll() reports nothing else, so a thread that stops the
+ * stream wakes its poller by its own means, e.g. an eventfd write).
  *
  * Implicit synchronisation: QBUF adds a fence to the reservation object of
  * the buffer's DMA-buf (a write fence when the device writes, a read fence
@@ -36,8 +37,9 @@
  * waits for it) and DMA_BUF_IOCTL_EXPORT_SYNC_FILE agree with the eventfd.
  *
  * read() on /dev/zcbuf is the traditional copying path: it takes the oldest
- * DONE buffer, copies its bytesused bytes (at most count) into the caller's
- * memory, queues the buffer again and returns the bytes copied.  It blocks
+ * DONE buffer, copies its bytesused bytes (at most count; a read of 0 bytes
+ * takes nothing) into the caller's memory, queues the buffer again and
+ * returns the bytes copied.  It blocks
  * unless O_NONBLOCK (EAGAIN), and fails with EPIPE when not streaming and no
  * buffer is DONE.  Per-frame metadata is only available through DQBUF.
  *
@@ -253,7 +255,8 @@ struct zcbuf_sync {
 /*
  * Strict ownership: QBUF revokes every user mapping of the buffer (through
  * /dev/zcbuf and through exported DMA-bufs) and DQBUF or STREAMOFF restores
- * them; a touch in between raises SIGBUS instead of reading a half-written
+ * them (buffers allocated here only: an imported DMA-buf's mappings belong
+ * to its exporter); a touch in between raises SIGBUS instead of reading a half-written
  * frame (capture, RX) or changing a packet under the DMA (TX).  TX mappings
  * are revoked rather than made read-only: a read-only window needs
  * write-notify (->page_mkwrite), which would make every mapping of the
@@ -291,7 +294,8 @@ struct zcbuf_sync {
  * @error_permille: (in) fault injection: frames completed with an error
  * @jitter_us: (in) fault injection: random extra delay per frame, <= 1000000
  * @stall_every: (in) fault injection: stall after this many frames (0 = never)
- * @stall_ms: (in) fault injection: length of a stall, <= 10000
+ * @stall_ms: (in) fault injection: length of a stall, <= 10000; not zero
+ *	      when @stall_every is set
  * @frame_size: (in) must be zero; (out) bytes each queued buffer must hold
  * @seed: (in) seed of the device's random numbers (packet sizes, faults)
  * @reserved: (in) must be zero
