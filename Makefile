@@ -26,8 +26,11 @@ ifeq ($(origin KDIR),undefined)
 KREL = $(eval KREL := $(shell scripts/kver.sh $(KVER)))$(KREL)
 KDIR = /lib/modules/$(KREL)/build
 else
-KREL = $(eval KREL := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null || \
-	$(MAKE) -s -C $(KDIR) kernelrelease))$(KREL)
+# /lib/modules/<release>/build names the release better than its own
+# kernel.release does (Debian's headers say 6.1.192 for 6.1.0-56-amd64).
+KREL = $(eval KREL := $(or $(patsubst /lib/modules/%/build,%,$(filter /lib/modules/%/build,$(KDIR:/=))),\
+	$(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null || \
+	$(MAKE) -s -C $(KDIR) kernelrelease)))$(KREL)
 endif
 
 BUILD := $(CURDIR)/build
