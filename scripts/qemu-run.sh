@@ -5,7 +5,10 @@
 # command in the guest and return its exit status.
 #
 # usage: scripts/qemu-run.sh [options] [--] COMMAND...
-#   -k KVER       kernel: 6.1, 6.12 (default) or a release string in /boot
+#   -k KVER       kernel: 6.1, 6.12 (default), a release string in /boot, or
+#                 a built kernel tree (its vmlinux, else arch/x86/boot/bzImage)
+#   -K MODROOT    where -m finds modules: MODROOT/lib/modules/<release>
+#                 (default /, or <tree>/../modroot for a kernel tree)
 #   -a ARGS       extra kernel command line (repeatable), e.g. -a swiotlb=force
 #   -i            -icount shift=0 (single-threaded TCG, deterministic guest time;
 #                 for benchmarks)
@@ -40,15 +43,16 @@ LOCK=/tmp/zcbuf-qemu.lock
 # Lines of the guest kernel log that fail a run.
 BAD_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|kmemleak|possible circular locking|lockdep|Call Trace|general protection|Kernel panic|soft lockup|hard LOCKUP|blocked for more than|rcu_sched self-detected stall|rcu: INFO'
 
-kver=6.12 timeout_s=300 outdir= quiet=0 logfile= mem=1G icount=0
+kver=6.12 timeout_s=300 outdir= quiet=0 logfile= mem=1G icount=0 modroot=
 extra_args=() files=() modules=()
 
 usage() { sed -n '4,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 say() { echo "qemu-run: $*" >&2; }
 
-while getopts "k:a:it:o:f:m:ql:M:h" opt; do
+while getopts "k:K:a:it:o:f:m:ql:M:h" opt; do
 	case $opt in
 	k) kver=$OPTARG ;;
+	K) modroot=$OPTARG ;;
 	a) extra_args+=("$OPTARG") ;;
 	i) icount=1 ;;
 	t) timeout_s=$OPTARG ;;
@@ -64,12 +68,28 @@ done
 shift $((OPTIND - 1))
 [ $# -gt 0 ] || usage
 
-rel=$("$here/kver.sh" "$kver")
-vmlinux="$CACHE/vmlinux-$rel"
-if [ ! -s "$vmlinux" ]; then
-	"$here/setup.sh"
-	[ -s "$vmlinux" ] || { say "no $vmlinux (scripts/setup.sh did not make it)"; exit 2; }
+if [ -d "$kver" ]; then
+	# A kernel tree built here (e.g. scripts/debug-kernel.sh): boot its ELF
+	# through the PVH note when it has one (owner "Xen" in readelf -n).
+	ktree=$(cd "$kver" && pwd)
+	rel=$(cat "$ktree/include/config/kernel.release") ||
+		{ say "$ktree: not a built kernel tree"; exit 2; }
+	if readelf -n "$ktree/vmlinux" 2>/dev/null | grep -q '^ *Xen '; then
+		vmlinux=$ktree/vmlinux
+	else
+		vmlinux=$ktree/arch/x86/boot/bzImage
+	fi
+	[ -s "$vmlinux" ] || { say "$ktree: no vmlinux or bzImage"; exit 2; }
+	[ -n "$modroot" ] || [ ! -d "$ktree/../modroot" ] || modroot=$(cd "$ktree/../modroot" && pwd)
+else
+	rel=$("$here/kver.sh" "$kver")
+	vmlinux="$CACHE/vmlinux-$rel"
+	if [ ! -s "$vmlinux" ]; then
+		"$here/setup.sh"
+		[ -s "$vmlinux" ] || { say "no $vmlinux (scripts/setup.sh did not make it)"; exit 2; }
+	fi
 fi
+modroot=${modroot%/}
 
 # One guest at a time on this machine, for the whole run (the staging
 # directory below is shared too).
@@ -201,18 +221,19 @@ add_libs() {
 
 add_modules() {
 	local m line path dest
-	local moddir="/lib/modules/$rel"
+	local moddir="$modroot/lib/modules/$rel" gdir="/lib/modules/$rel"
 	[ -r "$moddir/modules.dep" ] || { say "no $moddir/modules.dep (kernel package missing?)"; exit 2; }
-	mkdir -p "$stage$moddir"
+	mkdir -p "$stage$gdir"
 	for f in modules.order modules.builtin modules.builtin.modinfo; do
-		[ -e "$moddir/$f" ] && cp "$moddir/$f" "$stage$moddir/"
+		[ -e "$moddir/$f" ] && cp "$moddir/$f" "$stage$gdir/"
 	done
 	for m in "${modules[@]}"; do
-		modprobe -S "$rel" --show-depends "$m" >"$run/deps" 2>&1 ||
+		modprobe ${modroot:+-d "$modroot"} -S "$rel" --show-depends "$m" >"$run/deps" 2>&1 ||
 			{ say "-m $m: $(cat "$run/deps")"; exit 2; }
 		while read -r kind path _; do
 			[ "$kind" = insmod ] || continue
-			dest="$stage${path%.xz}"
+			dest="$stage$gdir/${path#"$moddir"/}"
+			dest=${dest%.xz}
 			dest=${dest%.zst}
 			[ -e "$dest" ] && continue
 			mkdir -p "$(dirname "$dest")"
