@@ -753,6 +753,8 @@ TEST_F(stream, ring)
 	ASSERT_EQ(-EAGAIN, zcbuf_get_completion(&ring, &cqe));
 	ASSERT_EQ(0, zcbuf_get_completions(&ring, cqes, NBUF));
 	ASSERT_EQ(-EINVAL, zcbuf_get_completion(&ring, NULL));
+	ASSERT_EQ(-EINVAL, zcbuf_get_completions(&ring, NULL, NBUF));
+	ASSERT_EQ(-EINVAL, zcbuf_get_completions(NULL, cqes, NBUF));
 	ASSERT_EQ(-ETIME, zcbuf_wait_ring(&ring, -1, 50));
 	ASSERT_EQ(-ETIME, zcbuf_wait_ring(&ring, self->efd, 50));
 	ASSERT_EQ(0, zcbuf_kick_ring(self->fd));
