@@ -529,7 +529,7 @@ static int run(struct capture *cap)
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
 		pfd[1].fd = sfd;
-		pfd[1].events = 0;	/* POLLERR: the error queue */
+		pfd[1].events = cap->sink->poll_events;
 		pfd[1].revents = 0;
 		if (cap->ring.map && zcbuf_arm_wakeup(&cap->ring) == -EAGAIN) {
 			/* Completions arrived meanwhile: no sleeping. */
@@ -625,6 +625,8 @@ int main(int argc, char **argv)
 	memset(&sd, 0, sizeof(sd));
 	sd.opt = &opt;
 	sd.cfg = &cap.cfg;
+	sd.fd = cap.fd;
+	sd.first = cap.first;
 	sd.nbuffers = cap.nbuf;
 	ret = cap.sink->open(&cap.sink_state, &sd, release_slot, &cap);
 	if (ret)

@@ -30,7 +30,7 @@ struct options {
 	bool quiet;			/* no live status line */
 	bool no_sync;			/* skip ZCBUF_IOC_SYNC (demonstration) */
 	const char *device_path;
-	const char *sink;		/* none, file, png, tcp */
+	const char *sink;		/* none, file, png, tcp, unix */
 	/* file sink */
 	const char *output;
 	bool direct;
@@ -56,6 +56,8 @@ struct frame {
 struct stream_desc {
 	const struct options *opt;
 	const struct zcbuf_config *cfg;
+	int fd;				/* the context */
+	unsigned int first;		/* index of slot 0 */
 	unsigned int nbuffers;
 };
 
@@ -76,6 +78,7 @@ struct sink_ops {
 		    release_fn release, void *release_ctx);
 	int (*consume)(void *state, const struct frame *f);
 	int (*pollfd)(void *state);
+	short poll_events;		/* what to poll pollfd() for */
 	int (*reap)(void *state);
 	int (*finish)(void *state);
 	void (*close)(void *state);
@@ -87,6 +90,7 @@ extern const struct sink_ops sink_none_ops;
 extern const struct sink_ops sink_file_ops;
 extern const struct sink_ops sink_png_ops;
 extern const struct sink_ops sink_tcp_ops;
+extern const struct sink_ops sink_unix_ops;
 
 const struct sink_ops *sink_find(const char *name);
 

@@ -48,7 +48,7 @@ static void usage(FILE *f, const char *prog)
 "                           verification\n"
 "\n"
 "Sinks:\n"
-"  --sink none|file|png|tcp (default none)\n"
+"  --sink none|file|png|tcp|unix (default none)\n"
 "  file: --output FILE (default capture.raw), raw frames written straight\n"
 "        from the mapped buffer; --direct opens it O_DIRECT (each frame is\n"
 "        then padded to a multiple of 4096 bytes in the file)\n"
@@ -59,6 +59,10 @@ static void usage(FILE *f, const char *prog)
 "        TCP; a buffer goes back to the device only after its zerocopy\n"
 "        completion (over loopback the kernel copies anyway, and says\n"
 "        so: the count is reported); --copy uses plain send() instead\n"
+"  unix: each buffer exported once as a read-only DMA-buf; every frame's\n"
+"        fd goes over a UNIX socket (SCM_RIGHTS) to a child process that\n"
+"        maps it, syncs with DMA_BUF_IOCTL_SYNC and checks the CRC-32; the\n"
+"        buffer goes back to the device when the child has answered\n"
 "\n"
 "Exit status: 0 when every frame verified, 1 on any mismatch or error.\n",
 		prog, MAX_BUFFERS);
@@ -235,7 +239,7 @@ int parse_options(int argc, char **argv, struct options *opt)
 		case OPT_SINK:
 			if (!sink_find(optarg)) {
 				fprintf(stderr, "zcbuf-capture: --sink: "
-					"none, file, png or tcp, not '%s'\n",
+					"none, file, png, tcp or unix, not '%s'\n",
 					optarg);
 				return -EINVAL;
 			}

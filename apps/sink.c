@@ -31,6 +31,7 @@ const struct sink_ops sink_none_ops = {
 
 static const struct sink_ops *const sinks[] = {
 	&sink_none_ops, &sink_file_ops, &sink_png_ops, &sink_tcp_ops,
+	&sink_unix_ops,
 };
 
 const struct sink_ops *sink_find(const char *name)

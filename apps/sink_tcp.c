@@ -507,6 +507,7 @@ const struct sink_ops sink_tcp_ops = {
 	.open = tcp_open,
 	.consume = tcp_consume,
 	.pollfd = tcp_pollfd,
+	.poll_events = 0,	/* POLLERR: completions on the error queue */
 	.reap = tcp_reap,
 	.finish = tcp_finish,
 	.close = tcp_close,
