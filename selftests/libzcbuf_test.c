@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 
 #include <zcbuf/libzcbuf.h>
 
@@ -116,6 +119,49 @@ TEST(wait_errors)
 	close(other);
 	ASSERT_EQ(-EIO, zcbuf_wait(pfd, 0));
 	close(pfd);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A signal mid-wait: restarted with the time left, still -ETIME at the end. */
+TEST(wait_restarts_on_eintr)
+{
+	struct itimerval it = { { 0, 20000 }, { 0, 20000 } };
+	struct sigaction sa;
+	uint64_t count;
+	double t0, dt;
+	int efd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART: poll() gets EINTR */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	t0 = mono_ms();
+	ASSERT_EQ(-ETIME, zcbuf_wait(efd, 300));
+	dt = mono_ms() - t0;
+	ASSERT_EQ(-ETIME, zcbuf_wait_eventfd(efd, 100, &count));
+	memset(&it, 0, sizeof(it));
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	ASSERT_LT(2, alarms);		/* it was interrupted, repeatedly */
+	ASSERT_LE(299.0, dt);		/* and waited its whole time */
+	ASSERT_GT(5000.0, dt);		/* but not much longer */
+	close(efd);
 }
 
 TEST(open_close)

@@ -11,17 +11,18 @@
 
 #include "internal.h"
 
-static int64_t now_ms(void)
+static int64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int zcbuf_wait(int fd, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? 0 :
+			   now_ns() + (int64_t)timeout_ms * 1000000;
 	struct pollfd pfd;
 	int left = timeout_ms;
 	int ret;
@@ -40,9 +41,10 @@ int zcbuf_wait(int fd, int timeout_ms)
 		if (errno != EINTR && errno != EAGAIN)
 			return -errno;
 		if (timeout_ms >= 0) {
-			int64_t rest = deadline - now_ms();
+			/* What is left, rounded up: never return early. */
+			int64_t rest = deadline - now_ns();
 
-			left = rest > 0 ? (int)rest : 0;
+			left = rest > 0 ? (int)((rest + 999999) / 1000000) : 0;
 		}
 	}
 	if (pfd.revents & POLLIN)
