@@ -7,7 +7,8 @@
 # Prints the KTAP of every run and, last, "N passed, N failed[, N skipped]".
 #
 # Environment:
-#   ZCBUF_CHECK_KERNELS   kernels to test (default "6.1 6.12")
+#   ZCBUF_CHECK_KERNELS   kernels to test (default "6.1 6.12"); an entry can
+#                         also be a built kernel tree (e.g. the debug kernel)
 #   ZCBUF_CHECK_BOOTS     kernel command lines, comma separated; "-" is a plain
 #                         boot (default "-,swiotlb=force")
 #   ZCBUF_CHECK_TIMEOUT   seconds per boot before the guest counts as hung
@@ -49,20 +50,22 @@ timings+=("userland build: $(since "$t") s")
 
 # Both module builds first (in parallel: they do not share a directory), so
 # a build problem shows before any boot.
-declare -A built
+# A kernel is 6.1, 6.12, a release in /boot, or a built kernel tree (a
+# directory: built with KDIR=, booted with qemu-run -k DIR).
+declare -A built mpid
 t=$(now)
 for k in $kernels; do
-	make --no-print-directory KVER="$k" module-strict >"$out/module-$k.log" 2>&1 &
-	eval "mpid_${k//./_}=$!"
+	if [ -d "$k" ]; then kv=(KDIR="$k"); else kv=(KVER="$k"); fi
+	make --no-print-directory "${kv[@]}" module-strict >"$out/module-${k//\//_}.log" 2>&1 &
+	mpid[$k]=$!
 done
 for k in $kernels; do
-	pid_var="mpid_${k//./_}"
 	hdr "module W=1 for $k ($("$here/kver.sh" "$k"))"
-	if wait "${!pid_var}"; then
+	if wait "${mpid[$k]}"; then
 		built[$k]=1
-		grep -vE '^make\[[0-9]+\]: (Entering|Leaving)' "$out/module-$k.log"
+		grep -vE '^make\[[0-9]+\]: (Entering|Leaving)' "$out/module-${k//\//_}.log"
 	else
-		cat "$out/module-$k.log"
+		cat "$out/module-${k//\//_}.log"
 		problems+=("$k: module build failed or printed warnings")
 		fail=$((fail + 1))
 	fi
@@ -74,14 +77,18 @@ for m in $guest_modules; do mods+=(-m "$m"); done
 
 for k in $kernels; do
 	[ -n "${built[$k]:-}" ] || continue
+	if [ -d "$k" ]; then
+		ko=$(sed -n 's/^module: \(.*\.ko\) .*/\1/p' "$out/module-${k//\//_}.log" | tail -n 1)
+	else
+		ko="build/$("$here/kver.sh" "$k")/src/kmod/zcbuf.ko"
+	fi
 	rel=$("$here/kver.sh" "$k")
-	ko="build/$rel/src/kmod/zcbuf.ko"
 	for b in "${boots[@]}"; do
 		args=()
-		name=$k
+		name=${k//\//_}
 		if [ "$b" != - ]; then
 			args=(-a "$b")
-			name="$k-${b//[^A-Za-z0-9_.=-]/_}"
+			name="$name-${b//[^A-Za-z0-9_.=-]/_}"
 		fi
 		hdr "$rel${args[*]:+ ${b}}: selftests"
 		t=$(now)
