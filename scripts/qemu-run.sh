@@ -262,7 +262,7 @@ initrd="$run/initrd.cpio"
 
 # --- boot ----------------------------------------------------------------
 
-cmdline="console=ttyS0 loglevel=5 panic=-1 oops=panic panic_on_warn=1"
+cmdline="console=ttyS0 loglevel=5 log_buf_len=4M panic=-1 oops=panic panic_on_warn=1"
 [ ${#extra_args[@]} -eq 0 ] || cmdline="$cmdline ${extra_args[*]}"
 if [ "$icount" = 1 ]; then
 	accel=(-accel tcg -icount shift=0)
