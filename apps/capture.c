@@ -367,8 +367,16 @@ static int setup_device(struct capture *cap)
 		return -EOPNOTSUPP;
 	}
 
+	if (opt->strict && !(info.caps & ZCBUF_CAP_STRICT)) {
+		fprintf(stderr, "zcbuf-capture: this zcbuf module has no strict "
+			"ownership mode\n");
+		return -EOPNOTSUPP;
+	}
+
 	memset(&cap->cfg, 0, sizeof(cap->cfg));
 	cap->cfg.personality = opt->personality;
+	if (opt->strict)
+		cap->cfg.flags |= ZCBUF_CFG_STRICT;
 	if (opt->personality == ZCBUF_DEV_CAMERA) {
 		cap->cfg.width = opt->width;
 		cap->cfg.height = opt->height;
@@ -457,8 +465,9 @@ static void print_config(const struct capture *cap)
 		       cfg->pkt_min, cfg->pkt_max, cfg->pkts_per_buffer,
 		       cfg->pkt_rate, cfg->frame_size);
 	}
-	printf("; %u buffers of %zu bytes mmapped; completions by %s%s; "
+	printf("; %u buffers of %zu bytes mmapped%s; completions by %s%s; "
 	       "sink %s\n", cap->nbuf, cap->slots[0].size,
+	       opt->strict ? " (strict ownership)" : "",
 	       opt->use_ring ? "shared rings, waking by " : "",
 	       opt->use_poll ? "poll()" : "eventfd", cap->sink->name);
 	if (opt->no_sync)

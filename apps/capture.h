@@ -27,6 +27,7 @@ struct options {
 	double seconds;			/* stop after this long; 0: no limit */
 	bool use_poll;			/* wait with poll() instead of eventfd */
 	bool use_ring;			/* completion/submission rings */
+	bool strict;			/* ZCBUF_CFG_STRICT */
 	bool quiet;			/* no live status line */
 	bool no_sync;			/* skip ZCBUF_IOC_SYNC (demonstration) */
 	const char *device_path;

@@ -41,6 +41,8 @@ static void usage(FILE *f, const char *prog)
 "                           and give buffers back through the submission\n"
 "                           ring instead of DQBUF/QBUF (the sync ioctls\n"
 "                           around each CPU read remain)\n"
+"  --strict                 strict ownership: a queued buffer's mappings are\n"
+"                           revoked until it is dequeued (not with --ring)\n"
 "  --quiet                  no live status line\n"
 "  --no-sync                skip the ZCBUF_IOC_SYNC bracket around CPU reads:\n"
 "                           wrong on purpose, to show that under swiotlb=force\n"
@@ -73,7 +75,7 @@ enum {
 	OPT_PKT_MIN, OPT_PKT_MAX, OPT_PKT_RATE, OPT_PKTS_PER_BUFFER,
 	OPT_DROP, OPT_ERROR, OPT_JITTER, OPT_STALL_EVERY, OPT_STALL_MS,
 	OPT_SEED, OPT_BUFFERS, OPT_FRAMES, OPT_SECONDS, OPT_POLL, OPT_QUIET,
-	OPT_NO_SYNC, OPT_RING,
+	OPT_NO_SYNC, OPT_RING, OPT_STRICT,
 	OPT_SINK, OPT_OUTPUT, OPT_DIRECT, OPT_PNG_EVERY, OPT_PNG_DIR, OPT_COPY,
 };
 
@@ -102,6 +104,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
 	{ "ring", no_argument, NULL, OPT_RING },
+	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "sink", required_argument, NULL, OPT_SINK },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "direct", no_argument, NULL, OPT_DIRECT },
@@ -236,6 +239,7 @@ int parse_options(int argc, char **argv, struct options *opt)
 		case OPT_QUIET: opt->quiet = true; break;
 		case OPT_NO_SYNC: opt->no_sync = true; break;
 		case OPT_RING: opt->use_ring = true; break;
+		case OPT_STRICT: opt->strict = true; break;
 		case OPT_SINK:
 			if (!sink_find(optarg)) {
 				fprintf(stderr, "zcbuf-capture: --sink: "
@@ -272,6 +276,11 @@ int parse_options(int argc, char **argv, struct options *opt)
 	if (optind < argc) {
 		fprintf(stderr, "zcbuf-capture: unexpected argument '%s'\n",
 			argv[optind]);
+		return -EINVAL;
+	}
+	if (opt->strict && opt->use_ring) {
+		fprintf(stderr, "zcbuf-capture: --strict and --ring exclude "
+			"each other (the kernel never sees a ring dequeue)\n");
 		return -EINVAL;
 	}
 	/* --png-dir/--png-every alone mean the png sink. */
