@@ -108,12 +108,73 @@ free_slot:
 	return ERR_PTR(ret);
 }
 
+/* Reserve @count indices from @first; ctx->lock held.  0 or -ENOMEM. */
+static int zcbuf_reserve_indices(struct zcbuf_ctx *ctx, u32 first, u32 count)
+{
+	u32 i;
+	int ret;
+
+	for (i = 0; i < count; i++) {
+		ret = xa_reserve(&ctx->slots, first + i, GFP_KERNEL_ACCOUNT);
+		if (ret) {
+			while (i--)
+				xa_release(&ctx->slots, first + i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/**
+ * zcbuf_pending_finish() - publish or undo what an ioctl prepared
+ * @ctx: the context
+ * @p: what the ioctl prepared
+ * @publish: the result reached user space: make it all visible; else undo
+ *	everything, so a failed copy-out leaves no trace
+ */
+void zcbuf_pending_finish(struct zcbuf_ctx *ctx, struct zcbuf_pending *p,
+			  bool publish)
+{
+	u32 i;
+
+	if (p->file) {
+		if (publish) {
+			fd_install(p->fd, p->file);
+		} else {
+			put_unused_fd(p->fd);
+			fput(p->file);
+		}
+	}
+	if (!p->slots)
+		return;
+
+	mutex_lock(&ctx->lock);
+	for (i = 0; i < p->count; i++) {
+		if (publish)
+			/* Into a reserved entry: allocates nothing, cannot fail. */
+			xa_store(&ctx->slots, p->first + i, p->slots[i],
+				 GFP_KERNEL);
+		else
+			xa_release(&ctx->slots, p->first + i);
+	}
+	if (!publish) {
+		ctx->nr_slots -= p->count;
+		ctx->total_size -= p->bytes;
+	}
+	mutex_unlock(&ctx->lock);
+
+	if (!publish)
+		for (i = 0; i < p->count; i++)
+			zcbuf_slot_destroy(ctx, p->slots[i]);
+	kvfree(p->slots);
+}
+
 int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_fd_pending *pending)
+		      struct zcbuf_pending *pending)
 {
 	struct zcbuf_alloc *req = arg;
 	bool contig = req->flags & ZCBUF_ALLOC_CONTIG;
-	struct zcbuf_slot *slot;
+	struct zcbuf_slot **slots;
 	u64 size, total;
 	u32 i, first;
 	int ret;
@@ -130,6 +191,10 @@ int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
 	if (check_mul_overflow(size, (u64)req->count, &total))
 		return -EINVAL;
 
+	slots = kvcalloc(req->count, sizeof(*slots), GFP_KERNEL_ACCOUNT);
+	if (!slots)
+		return -ENOMEM;
+
 	mutex_lock(&ctx->lock);
 	if (ctx->nr_slots + req->count > zcbuf_limits.max_buffers ||
 	    total > zcbuf_limits.max_total_size - ctx->total_size) {
@@ -142,39 +207,44 @@ int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
 	}
 
 	first = ctx->next_index;
+	ret = zcbuf_reserve_indices(ctx, first, req->count);
+	if (ret)
+		goto unlock;
 	for (i = 0; i < req->count; i++) {
-		slot = zcbuf_slot_create(size, contig);
-		if (IS_ERR(slot)) {
-			ret = PTR_ERR(slot);
+		slots[i] = zcbuf_slot_create(size, contig);
+		if (IS_ERR(slots[i])) {
+			ret = PTR_ERR(slots[i]);
 			goto destroy_slots;
 		}
-		slot->index = first + i;
-		ret = xa_insert(&ctx->slots, slot->index, slot,
-				GFP_KERNEL_ACCOUNT);
-		if (ret) {
-			zcbuf_slot_destroy(ctx, slot);
-			goto destroy_slots;
-		}
+		slots[i]->index = first + i;
 	}
 
+	/* Counted now, visible once the caller knows their indices. */
 	ctx->next_index += req->count;
 	ctx->nr_slots += req->count;
 	ctx->total_size += total;
 	mutex_unlock(&ctx->lock);
 
+	pending->slots = slots;
+	pending->first = first;
+	pending->count = req->count;
+	pending->bytes = total;
 	req->first_index = first;
 	return 0;
 
 destroy_slots:
 	while (i--)
-		zcbuf_slot_destroy(ctx, xa_erase(&ctx->slots, first + i));
+		zcbuf_slot_destroy(ctx, slots[i]);
+	for (i = 0; i < req->count; i++)
+		xa_release(&ctx->slots, first + i);
 unlock:
 	mutex_unlock(&ctx->lock);
+	kvfree(slots);
 	return ret;
 }
 
 int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
-		     struct zcbuf_fd_pending *pending)
+		     struct zcbuf_pending *pending)
 {
 	struct zcbuf_free *req = arg;
 	struct zcbuf_slot *slot;
@@ -204,7 +274,7 @@ int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
 }
 
 int zcbuf_ioctl_query(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_fd_pending *pending)
+		      struct zcbuf_pending *pending)
 {
 	struct zcbuf_query *req = arg;
 	struct zcbuf_slot *slot;
@@ -227,7 +297,7 @@ int zcbuf_ioctl_query(struct zcbuf_ctx *ctx, void *arg,
 }
 
 int zcbuf_ioctl_export(struct zcbuf_ctx *ctx, void *arg,
-		       struct zcbuf_fd_pending *pending)
+		       struct zcbuf_pending *pending)
 {
 	struct zcbuf_export *req = arg;
 	struct zcbuf_slot *slot;
@@ -275,9 +345,10 @@ unlock:
 }
 
 int zcbuf_ioctl_import(struct zcbuf_ctx *ctx, void *arg,
-		       struct zcbuf_fd_pending *pending)
+		       struct zcbuf_pending *pending)
 {
 	struct zcbuf_import *req = arg;
+	struct zcbuf_slot **slots;
 	struct zcbuf_slot *slot;
 	struct dma_buf *dmabuf;
 	int ret;
@@ -294,10 +365,11 @@ int zcbuf_ioctl_import(struct zcbuf_ctx *ctx, void *arg,
 		goto put_dmabuf;
 	}
 
+	slots = kvcalloc(1, sizeof(*slots), GFP_KERNEL_ACCOUNT);
 	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
-	if (!slot) {
+	if (!slots || !slot) {
 		ret = -ENOMEM;
-		goto put_dmabuf;
+		goto free_slot;
 	}
 	slot->dmabuf = dmabuf;
 	slot->size = dmabuf->size;
@@ -314,20 +386,26 @@ int zcbuf_ioctl_import(struct zcbuf_ctx *ctx, void *arg,
 		goto unlock;
 	}
 	slot->index = ctx->next_index;
-	ret = xa_insert(&ctx->slots, slot->index, slot, GFP_KERNEL_ACCOUNT);
+	ret = zcbuf_reserve_indices(ctx, slot->index, 1);
 	if (ret)
 		goto unlock;
 	ctx->next_index++;
 	ctx->nr_slots++;
 	mutex_unlock(&ctx->lock);
 
+	slots[0] = slot;
+	pending->slots = slots;
+	pending->first = slot->index;
+	pending->count = 1;
 	req->index = slot->index;
 	req->size = slot->size;
 	return 0;
 
 unlock:
 	mutex_unlock(&ctx->lock);
+free_slot:
 	kfree(slot);
+	kvfree(slots);
 put_dmabuf:
 	dma_buf_put(dmabuf);
 	return ret;
@@ -346,7 +424,7 @@ static enum dma_data_direction zcbuf_sync_dir(u32 flags)
 }
 
 int zcbuf_ioctl_sync(struct zcbuf_ctx *ctx, void *arg,
-		     struct zcbuf_fd_pending *pending)
+		     struct zcbuf_pending *pending)
 {
 	struct zcbuf_sync *req = arg;
 	bool start = !(req->flags & ZCBUF_SYNC_END);
@@ -428,7 +506,20 @@ int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma)
 	get_dma_buf(dmabuf);
 	mutex_unlock(&ctx->lock);
 
+	/*
+	 * An imported DMA-buf may be read-only: its exporter's choice holds
+	 * here too, as if it were mapped through its own fd.
+	 */
+	if (!(dmabuf->file->f_mode & FMODE_WRITE)) {
+		if (vma->vm_flags & VM_WRITE) {
+			ret = -EACCES;
+			goto put;
+		}
+		vm_flags_clear(vma, VM_MAYWRITE);
+	}
+
 	ret = dma_buf_mmap(dmabuf, vma, pgoff);
+put:
 	dma_buf_put(dmabuf);
 	return ret;
 }

@@ -89,32 +89,44 @@ struct zcbuf_ctx {
 };
 
 /**
- * struct zcbuf_fd_pending - an fd reserved by an ioctl, installed by the
- *	dispatcher only once the ioctl's result has reached user space
- * @fd: the reserved fd number, or -1
+ * struct zcbuf_pending - what an ioctl made but may publish only once its
+ *	result has reached user space; the dispatcher then calls
+ *	zcbuf_pending_finish(), which publishes it or undoes it
+ * @fd: a reserved fd number, or -1
  * @file: the file to install at @fd
+ * @slots: new slots, for table indices @first.. that are reserved
+ *	(xa_reserve()) and already counted in the context's limits
+ * @first: index of @slots[0]
+ * @count: entries in @slots
+ * @bytes: bytes of allocated buffers in @slots (counted in total_size)
  */
-struct zcbuf_fd_pending {
+struct zcbuf_pending {
 	int fd;
 	struct file *file;
+	struct zcbuf_slot **slots;
+	u32 first;
+	u32 count;
+	u64 bytes;
 };
 
 struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops);
+void zcbuf_pending_finish(struct zcbuf_ctx *ctx, struct zcbuf_pending *p,
+			  bool publish);
 struct zcbuf_slot *zcbuf_slot_find(struct zcbuf_ctx *ctx, u32 index);
 void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx);
 int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma);
 
 int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_fd_pending *pending);
+		      struct zcbuf_pending *pending);
 int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
-		     struct zcbuf_fd_pending *pending);
+		     struct zcbuf_pending *pending);
 int zcbuf_ioctl_query(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_fd_pending *pending);
+		      struct zcbuf_pending *pending);
 int zcbuf_ioctl_export(struct zcbuf_ctx *ctx, void *arg,
-		       struct zcbuf_fd_pending *pending);
+		       struct zcbuf_pending *pending);
 int zcbuf_ioctl_import(struct zcbuf_ctx *ctx, void *arg,
-		       struct zcbuf_fd_pending *pending);
+		       struct zcbuf_pending *pending);
 int zcbuf_ioctl_sync(struct zcbuf_ctx *ctx, void *arg,
-		     struct zcbuf_fd_pending *pending);
+		     struct zcbuf_pending *pending);
 
 #endif /* _ZCBUF_CTX_H */

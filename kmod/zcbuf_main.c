@@ -79,7 +79,7 @@ static ssize_t zcbuf_read(struct file *file, char __user *ubuf, size_t len,
 }
 
 static int zcbuf_ioctl_info(struct zcbuf_ctx *ctx, void *arg,
-			    struct zcbuf_fd_pending *pending)
+			    struct zcbuf_pending *pending)
 {
 	struct zcbuf_info *info = arg;
 
@@ -108,7 +108,7 @@ struct zcbuf_ioctl_desc {
 	unsigned int cmd;
 	unsigned int min_size;
 	int (*fn)(struct zcbuf_ctx *ctx, void *arg,
-		  struct zcbuf_fd_pending *pending);
+		  struct zcbuf_pending *pending);
 };
 
 #define ZCBUF_IOCTL(_cmd, _fn) \
@@ -154,7 +154,7 @@ union zcbuf_ioctl_arg {
 
 static long zcbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	struct zcbuf_fd_pending pending = { .fd = -1 };
+	struct zcbuf_pending pending = { .fd = -1 };
 	void __user *uarg = (void __user *)arg;
 	const struct zcbuf_ioctl_desc *desc;
 	unsigned int nr = _IOC_NR(cmd);
@@ -189,15 +189,8 @@ static long zcbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			ret = -EFAULT;
 	}
 
-	/* An fd appears in the table only once its number reached the user. */
-	if (pending.file) {
-		if (ret) {
-			put_unused_fd(pending.fd);
-			fput(pending.file);
-		} else {
-			fd_install(pending.fd, pending.file);
-		}
-	}
+	/* New fds and buffers appear only once the result reached the user. */
+	zcbuf_pending_finish(file->private_data, &pending, !ret);
 	return ret;
 }
 

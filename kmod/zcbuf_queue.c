@@ -222,7 +222,7 @@ void zcbuf_queue_release(struct zcbuf_ctx *ctx)
 }
 
 int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
-		       struct zcbuf_fd_pending *pending)
+		       struct zcbuf_pending *pending)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_config *cfg = arg;
@@ -271,7 +271,7 @@ unlock:
 }
 
 int zcbuf_ioctl_set_eventfd(struct zcbuf_ctx *ctx, void *arg,
-			    struct zcbuf_fd_pending *pending)
+			    struct zcbuf_pending *pending)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_eventfd *req = arg;
@@ -302,7 +302,7 @@ static int zcbuf_check_stream_arg(const struct zcbuf_stream *req)
 }
 
 int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
-			 struct zcbuf_fd_pending *pending)
+			 struct zcbuf_pending *pending)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	int ret;
@@ -334,7 +334,7 @@ unlock:
 }
 
 int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
-			  struct zcbuf_fd_pending *pending)
+			  struct zcbuf_pending *pending)
 {
 	int ret;
 
@@ -455,7 +455,7 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 }
 
 int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
-		     struct zcbuf_fd_pending *pending)
+		     struct zcbuf_pending *pending)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_qbuf *req = arg;
@@ -515,7 +515,7 @@ static struct zcbuf_slot *zcbuf_queue_dequeue(struct zcbuf_queue *queue)
 }
 
 int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_fd_pending *pending)
+		      struct zcbuf_pending *pending)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_dqbuf *req = arg;
@@ -549,7 +549,7 @@ int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
 }
 
 int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_fd_pending *pending)
+		      struct zcbuf_pending *pending)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_stats *stats = arg;
@@ -930,7 +930,7 @@ bool zcbuf_queue_has_work(struct zcbuf_queue *queue)
 }
 
 int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
-			   struct zcbuf_fd_pending *pending)
+			   struct zcbuf_pending *pending)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_ring_setup *req = arg;
@@ -979,7 +979,7 @@ unlock:
 }
 
 int zcbuf_ioctl_ring_kick(struct zcbuf_ctx *ctx, void *arg,
-			  struct zcbuf_fd_pending *pending)
+			  struct zcbuf_pending *pending)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_ring_kick *req = arg;

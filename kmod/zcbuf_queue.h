@@ -20,7 +20,7 @@
 struct eventfd_ctx;
 struct file;
 struct zcbuf_ctx;
-struct zcbuf_fd_pending;
+struct zcbuf_pending;
 struct zcbuf_ring;
 struct zcbuf_slot;
 struct vm_area_struct;
@@ -93,23 +93,23 @@ int zcbuf_queue_claim_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
 int zcbuf_queue_ring_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma);
 
 int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
-		       struct zcbuf_fd_pending *pending);
+		       struct zcbuf_pending *pending);
 int zcbuf_ioctl_set_eventfd(struct zcbuf_ctx *ctx, void *arg,
-			    struct zcbuf_fd_pending *pending);
+			    struct zcbuf_pending *pending);
 int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
-			 struct zcbuf_fd_pending *pending);
+			 struct zcbuf_pending *pending);
 int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
-			  struct zcbuf_fd_pending *pending);
+			  struct zcbuf_pending *pending);
 int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
-		     struct zcbuf_fd_pending *pending);
+		     struct zcbuf_pending *pending);
 int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_fd_pending *pending);
+		      struct zcbuf_pending *pending);
 int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_fd_pending *pending);
+		      struct zcbuf_pending *pending);
 int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
-			   struct zcbuf_fd_pending *pending);
+			   struct zcbuf_pending *pending);
 int zcbuf_ioctl_ring_kick(struct zcbuf_ctx *ctx, void *arg,
-			  struct zcbuf_fd_pending *pending);
+			  struct zcbuf_pending *pending);
 
 __poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
 			  poll_table *wait);

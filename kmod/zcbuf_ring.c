@@ -210,7 +210,8 @@ void zcbuf_ring_sq_set_need_wakeup(struct zcbuf_ring *ring, bool need)
 	u32 *flags = zcbuf_ring_word(ring, ring->sq.flags);
 
 	WRITE_ONCE(*flags, need ? ZCBUF_RING_SQ_NEED_WAKEUP : 0);
+	if (!need)
+		return;
 	/* The flag before our next look at the SQ producer index. */
-	if (need)
-		smp_mb();
+	smp_mb();
 }

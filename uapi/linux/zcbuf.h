@@ -90,6 +90,10 @@
 #define ZCBUF_CAP_NIC		(1U << 3) /* ZCBUF_DEV_NIC_RX, ZCBUF_DEV_NIC_TX */
 #define ZCBUF_CAP_STRICT	(1U << 4) /* ZCBUF_CFG_STRICT */
 #define ZCBUF_CAP_RING		(1U << 5) /* ZCBUF_IOC_RING_SETUP */
+/* Every capability this header knows of. */
+#define ZCBUF_CAP_ALL		(ZCBUF_CAP_CONTIG | ZCBUF_CAP_IMPORT | \
+				 ZCBUF_CAP_CAMERA | ZCBUF_CAP_NIC | \
+				 ZCBUF_CAP_STRICT | ZCBUF_CAP_RING)
 
 /**
  * struct zcbuf_info - ZCBUF_IOC_INFO: version, capabilities and limits
@@ -201,7 +205,8 @@ struct zcbuf_export {
 
 /**
  * struct zcbuf_import - ZCBUF_IOC_IMPORT: make a foreign DMA-buf a buffer
- * @fd: (in) DMA-buf file descriptor (dma-heap, udmabuf, another zcbuf, ...)
+ * @fd: (in) DMA-buf file descriptor (dma-heap, udmabuf, another zcbuf, ...);
+ *	a read-only DMA-buf stays read-only when mapped through /dev/zcbuf
  * @flags: (in) must be zero
  * @index: (out) the new buffer's index
  * @reserved: (in) must be zero
