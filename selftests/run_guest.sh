@@ -5,8 +5,8 @@
 # test binaries, settings and this script:
 #   insmod zcbuf.ko, run every test program, rmmod zcbuf, report.
 #
-# usage: run_guest.sh [-m path/to/zcbuf.ko] [TEST...]   (default: every
-#        executable in this directory except this script)
+# usage: run_guest.sh [-m path/to/zcbuf.ko] [TEST...]   (default: the
+#        programs in kselftest-list.txt, else every executable here but this)
 #
 # Output follows the kselftest runner: a top-level KTAP with one line per
 # program, the program's own KTAP indented with "# ". After each program one
@@ -35,7 +35,9 @@ BAD_RE='BUG:|WARNING:|Oops|KASAN|UBSAN|kmemleak|possible circular locking|lockde
 timeout_s=45
 [ -r "$dir/settings" ] && timeout_s=$(sed -n 's/^timeout=//p' "$dir/settings")
 
-if [ $# -eq 0 ]; then
+if [ $# -eq 0 ] && [ -r "$dir/kselftest-list.txt" ]; then
+	set -- $(cat "$dir/kselftest-list.txt")
+elif [ $# -eq 0 ]; then
 	for f in "$dir"/*; do
 		[ -f "$f" ] && [ -x "$f" ] || continue
 		case ${f##*/} in run_guest.sh|*.sh|*.ko|settings) continue ;; esac
