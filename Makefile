@@ -108,6 +108,13 @@ check:
 demo:
 	@scripts/demo.sh
 
+# make bench exists once bench/run.sh does (it boots its own guests).
+ifneq ($(wildcard bench/run.sh),)
+.PHONY: bench
+bench:
+	@bench/run.sh
+endif
+
 clean:
 	rm -rf build
 	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib clean; fi
