@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <linux/dma-buf.h>
@@ -205,6 +206,51 @@ static void set_format(struct __test_metadata *_metadata, int vfd,
 	TH_LOG("asked %ux%u YUYV, vivid gave %ux%u, bytesperline %u, sizeimage %u",
 	       width, height, fmt->fmt.pix.width, fmt->fmt.pix.height,
 	       fmt->fmt.pix.bytesperline, fmt->fmt.pix.sizeimage);
+}
+
+/*
+ * The devices attached to the DMA-buf open as @fd, from the dma-buf core's
+ * debugfs (bufinfo): their count, with the first name in @dev; -1 when
+ * debugfs or the buffer's entry is not there.
+ */
+static int dmabuf_attachments(int fd, char *dev, size_t len)
+{
+	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+	char line[256];
+	struct stat st;
+	int state = 0, count = -1;
+
+	*dev = 0;
+	if (!f)
+		return -1;
+	if (fstat(fd, &st)) {
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long ino;
+		char exp[64];
+
+		if (state == 0) {
+			/* size flags mode count exp_name ino name */
+			if (sscanf(line, "%*s %*s %*s %*s %63s %lu", exp, &ino) == 2 &&
+			    ino == (unsigned long)st.st_ino)
+				state = 1;
+		} else if (state == 1) {
+			if (strstr(line, "Attached Devices:"))
+				state = 2;
+		} else if (sscanf(line, "Total %d devices attached", &count) == 1) {
+			break;
+		} else if (line[0] == '\t' && !*dev) {
+			size_t n = strcspn(line + 1, "\n");
+
+			n = n < len - 1 ? n : len - 1;
+			memcpy(dev, line + 1, n);
+			dev[n] = 0;
+		}
+	}
+	fclose(f);
+	return count;
 }
 
 FIXTURE(vivid)
@@ -408,6 +454,7 @@ TEST_F(vivid, capture_into_zcbuf)
 	uint32_t sizeimage = self->fmt.fmt.pix.sizeimage;
 	uint32_t last_seq = 0;
 	int i, n, clobber_logged = 0;
+	char attached[64];
 
 	setup_buffers(_metadata, self, variant->alloc_flags);
 	n = reqbufs(self->vfd, NBUFS);
@@ -418,6 +465,20 @@ TEST_F(vivid, capture_into_zcbuf)
 			TH_LOG("QBUF %d (zcbuf dmabuf of %zu bytes)", i, self->size);
 	ASSERT_EQ(0, ioctl(self->vfd, VIDIOC_STREAMON, &type));
 	self->streaming = true;
+
+	/*
+	 * NOTES: vb2-vmalloc only vmaps, it never attaches; vb2-dma-contig
+	 * attaches vivid's device (and maps it at QBUF).
+	 */
+	i = dmabuf_attachments(self->dmabuf[0], attached, sizeof(attached));
+	if (i < 0) {
+		TH_LOG("no /sys/kernel/debug/dma_buf/bufinfo entry: attachments not checked");
+	} else if (variant->allocator == 1) {
+		ASSERT_TRUE(i == 1 && strstr(attached, "vivid"))
+			TH_LOG("%d devices attached, first \"%s\"", i, attached);
+	} else {
+		ASSERT_EQ(0, i) TH_LOG("vb2-vmalloc attached \"%s\"", attached);
+	}
 
 	for (n = 0; n < NFRAMES; n++) {
 		struct v4l2_buffer b;
