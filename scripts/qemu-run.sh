@@ -27,7 +27,7 @@
 # COMMAND runs as `sh -c` in /zcbuf, stdin /dev/null, its stdout and stderr on
 # the guest's second serial port (ttyS1, raw), which the host shows live.
 # Afterwards the guest dumps its whole kernel log, and the host fails the run
-# on any BUG:/WARNING:/Oops/KASAN:/DMA-API:/leak/lock-report/Call Trace/... line,
+# on any BUG:/WARNING:/Oops/KASAN:/leak/lock-report/Call Trace/... line,
 # even if COMMAND succeeded.
 #
 # Exit status: COMMAND's, or 124 when the guest hung (timeout), 125 when the
@@ -41,7 +41,7 @@ CACHE=${ZCBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zcbuf}
 LOCK=/tmp/zcbuf-qemu.lock
 
 # Lines of the guest kernel log that fail a run.
-BAD_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|suspected memory leak|DMA-API:|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|general protection|Kernel panic|soft lockup|hard LOCKUP|blocked for more than|rcu_sched self-detected stall|rcu: INFO'
+BAD_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|general protection|Kernel panic|soft lockup|hard LOCKUP|blocked for more than|rcu_sched self-detected stall|rcu: INFO'
 
 kver=6.12 timeout_s=300 outdir= quiet=0 logfile= mem=1G icount=0 modroot=
 extra_args=() files=() modules=()

@@ -30,7 +30,7 @@ shift $((OPTIND - 1))
 	[ -e "$m" ] && { module=$m; break; }
 done
 
-BAD_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|suspected memory leak|DMA-API:|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|general protection|soft lockup|blocked for more than'
+BAD_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|general protection|soft lockup|blocked for more than'
 
 timeout_s=45
 [ -r "$dir/settings" ] && timeout_s=$(sed -n 's/^timeout=//p' "$dir/settings")
