@@ -130,8 +130,10 @@ struct zcbuf_info {
  * @reserved: (in) must be zero
  *
  * The pages are zeroed and charged to the caller's memory cgroup.  Either all
- * @count buffers are created or none is.  EINVAL for a zero or too large size
- * or count, ENOMEM when memory or the context's limits run out.
+ * @count buffers are created or none is (also when @first_index cannot be
+ * written back: EFAULT).  EINVAL for a zero or too large size or count,
+ * ENOMEM when memory or the context's limits run out, ENOSPC when the
+ * context has used up its 2^32 - 1 indices (they are never reused).
  */
 struct zcbuf_alloc {
 	__u64 size;
@@ -213,7 +215,8 @@ struct zcbuf_export {
  * @size: (out) size of the DMA-buf in bytes
  *
  * The context holds a reference on the DMA-buf; @fd may be closed afterwards.
- * EBADF if @fd is not open, EINVAL if it is not a DMA-buf.
+ * EBADF if @fd is not open, EINVAL if it is not a DMA-buf, ENOMEM when the
+ * context holds zcbuf_info.max_buffers buffers, ENOSPC as for ALLOC.
  */
 struct zcbuf_import {
 	__s32 fd;
@@ -400,7 +403,7 @@ struct zcbuf_qbuf {
  * @bytesused: (out) bytes the device wrote (camera, RX) or read (TX)
  * @checksum: (out) CRC-32 (zlib) of the @bytesused bytes as the device saw
  *	      them: what it wrote (camera), what it read (TX); RX: of the
- *	      descriptor table
+ *	      first @npackets descriptors (@npackets * 16 bytes at offset 0)
  * @npackets: (out) NIC RX: packets in the buffer; else 0
  * @reserved: (out) zero
  *
