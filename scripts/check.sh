@@ -14,7 +14,8 @@
 #   ZCBUF_CHECK_TIMEOUT   seconds per boot before the guest counts as hung
 #                         (default 900)
 #   ZCBUF_CHECK_MODULES   Debian kernel modules put in the guest for
-#                         modprobe (default "vivid vgem")
+#                         modprobe (default "vivid vgem loop": V4L2 and DRM
+#                         peers, and a block device for the O_DIRECT test)
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +25,7 @@ cd "$top" || exit 1
 kernels=${ZCBUF_CHECK_KERNELS:-6.1 6.12}
 IFS=, read -r -a boots <<<"${ZCBUF_CHECK_BOOTS:--,swiotlb=force}"
 timeout_s=${ZCBUF_CHECK_TIMEOUT:-900}
-guest_modules=${ZCBUF_CHECK_MODULES-vivid vgem}
+guest_modules=${ZCBUF_CHECK_MODULES-vivid vgem loop}
 out=build/check
 
 now() { date +%s.%N; }
