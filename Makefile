@@ -5,6 +5,9 @@
 #   make [KVER=6.1|6.12] [KDIR=/path/to/kernel/build]   build everything
 #   make check      both kernels, normal and swiotlb=force boots, all selftests
 #   make demo       boot 6.12, load the module, run the capture app
+#   make check-debug  the debug 6.12 kernel (KASAN, lockdep, kmemleak, DMA-API
+#                   debug, fault injection; built once), all selftests + fuzz,
+#                   kill storm, fault injection, kmemleak; plain and swiotlb=force
 #   make sparse     C=2 module build (must be clean)
 #   make checkpatch kernel checkpatch.pl --strict on kmod/ and uapi/
 #   make clean
@@ -107,6 +110,10 @@ check:
 
 demo:
 	@scripts/demo.sh
+
+.PHONY: check-debug
+check-debug:
+	@scripts/check-debug.sh
 
 # make bench exists once bench/run.sh does (it boots its own guests).
 ifneq ($(wildcard bench/run.sh),)
