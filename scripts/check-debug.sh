@@ -27,6 +27,7 @@
 #                         "vivid vgem")
 #   ZCBUF_DEBUG_SEED      seed for the fuzz and the storm (default: random,
 #                         printed)
+#   ZCBUF_DEBUG_TESTS     selftest programs run_guest.sh runs (default: all)
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +39,7 @@ timeout_s=${ZCBUF_DEBUG_TIMEOUT:-2400}
 fuzz_ops=${ZCBUF_DEBUG_FUZZ_OPS:-60000}
 stress_opts=${ZCBUF_DEBUG_STRESS:--r 4 -p 8}
 guest_modules=${ZCBUF_DEBUG_MODULES-vivid vgem}
+tests=${ZCBUF_DEBUG_TESTS:-}
 seed=${ZCBUF_DEBUG_SEED:-$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')}
 out=build/check-debug
 
@@ -109,7 +111,7 @@ else
 	echo "# kmemleak is not available in this kernel"; exit 1
 fi
 rc=0
-sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko || rc=1
+sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko '"$tests"' || rc=1
 sh /zcbuf/guest-extra.sh || rc=1
 exit $rc'
 

@@ -329,15 +329,17 @@ static bool clean_errno(int err)
 FIXTURE(fi)
 {
 	int nth;
-	char saved[4][32];
+	char saved[6][32];
 	bool armed;
 };
 
-static const char *const fi_knobs[4] = {
+/* Every allocation counts; quiet (no stack dump per injected failure). */
+static const char *const fi_knobs[6] = {
 	FAILSLAB "/ignore-gfp-wait", FAILPAGE "/ignore-gfp-wait",
 	FAILPAGE "/min-order", FAILPAGE "/ignore-gfp-highmem",
+	FAILSLAB "/verbose", FAILPAGE "/verbose",
 };
-static const char *const fi_values[4] = { "N", "N", "0", "N" };
+static const char *const fi_values[6] = { "N", "N", "0", "N", "0", "0" };
 
 FIXTURE_SETUP(fi)
 {
@@ -360,7 +362,7 @@ FIXTURE_SETUP(fi)
 	self->nth = open(path, O_RDWR | O_CLOEXEC);
 	if (self->nth < 0)
 		SKIP(return, "no %s (CONFIG_FAULT_INJECTION)", path);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 6; i++) {
 		ASSERT_LT(0, zc_read_file(fi_knobs[i], self->saved[i],
 					  sizeof(self->saved[i])));
 		ASSERT_EQ(0, zc_write_file(fi_knobs[i], fi_values[i]));
@@ -373,7 +375,7 @@ FIXTURE_TEARDOWN(fi)
 	int i;
 
 	if (self->armed)
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < 6; i++)
 			zc_write_file(fi_knobs[i], self->saved[i]);
 	if (self->nth >= 0)
 		close(self->nth);
