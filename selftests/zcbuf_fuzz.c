@@ -345,10 +345,17 @@ static long sys_ioctl(struct thr *t, enum op op, int fd, unsigned long cmd,
 	return account(t, op, ret < 0 ? -errno : ret, cmd);
 }
 
-/* Calls that may block (read, DMA_BUF_IOCTL_SYNC) get a 100 ms alarm. */
+/*
+ * Calls that may block (read, DMA_BUF_IOCTL_SYNC) get an alarm every 100 ms
+ * until disarmed: periodic, so that one firing just before the call goes to
+ * sleep does not leave it blocked for good.
+ */
 static void arm(struct thr *t)
 {
-	struct itimerspec its = { .it_value.tv_nsec = 100 * 1000 * 1000 };
+	struct itimerspec its = {
+		.it_value.tv_nsec = 100 * 1000 * 1000,
+		.it_interval.tv_nsec = 100 * 1000 * 1000,
+	};
 
 	if (t->have_timer && !t->child)
 		timer_settime(t->timer, 0, &its, NULL);
