@@ -57,7 +57,7 @@
 #define SO_ZEROCOPY	60
 #endif
 
-#define MAXBUF	32
+#define MAXBUF	64
 
 static const char *kernel_label = "?", *boot_label = "normal";
 static FILE *csv;
@@ -264,6 +264,8 @@ static void zc_open(struct zc *z, const struct size_cfg *sc, uint32_t nbuf,
 
 	memset(z, 0, sizeof(*z));
 	z->efd = -1;
+	if (nbuf > MAXBUF)
+		die("%u buffers: at most %d", nbuf, MAXBUF);
 	z->fd = open("/dev/zcbuf", O_RDWR | O_CLOEXEC);
 	if (z->fd < 0)
 		die("open /dev/zcbuf: %s", strerror(errno));
