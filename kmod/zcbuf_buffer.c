@@ -20,6 +20,7 @@
  */
 
 #include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
@@ -399,11 +400,38 @@ static void zcbuf_dmabuf_unmap(struct dma_buf_attachment *attachment,
 	dma_unmap_sgtable(a->dev, sgt, dir, 0);
 }
 
+/**
+ * zcbuf_buffer_wait_device() - wait until no device is working on a buffer
+ * @resv: the buffer's reservation object
+ * @dir: what the CPU is about to do: reading waits for the device's writes,
+ *	 writing for all of its accesses
+ *
+ * Return: 0, or -ERESTARTSYS when a signal came first.
+ */
+int zcbuf_buffer_wait_device(struct dma_resv *resv,
+			     enum dma_data_direction dir)
+{
+	long ret;
+
+	ret = dma_resv_wait_timeout(resv,
+				    dma_resv_usage_rw(dir != DMA_FROM_DEVICE),
+				    true, MAX_SCHEDULE_TIMEOUT);
+	return ret < 0 ? ret : 0;
+}
+
 static int zcbuf_dmabuf_begin_cpu_access(struct dma_buf *dmabuf,
 					 enum dma_data_direction dir)
 {
 	struct zcbuf_export *exp = dmabuf->priv;
+	int ret;
 
+	/*
+	 * The core waits for fences only after this returns; syncing first
+	 * would copy in a frame the device has not finished.
+	 */
+	ret = zcbuf_buffer_wait_device(dmabuf->resv, dir);
+	if (ret)
+		return ret;
 	zcbuf_buffer_sync_range(exp->buf, 0, exp->buf->size, true);
 	return 0;
 }

@@ -452,6 +452,14 @@ int zcbuf_ioctl_sync(struct zcbuf_ctx *ctx, void *arg,
 	get_dma_buf(dmabuf);
 	mutex_unlock(&ctx->lock);
 
+	/* As DMA_BUF_IOCTL_SYNC: not before the device is done with it. */
+	if (start) {
+		ret = zcbuf_buffer_wait_device(dmabuf->resv,
+					       zcbuf_sync_dir(req->flags));
+		if (ret)
+			goto put;
+	}
+
 	if (buf) {
 		zcbuf_buffer_sync_range(buf, req->offset, req->length, start);
 	} else if (start) {
@@ -462,7 +470,7 @@ int zcbuf_ioctl_sync(struct zcbuf_ctx *ctx, void *arg,
 		ret = dma_buf_end_cpu_access(dmabuf,
 					     zcbuf_sync_dir(req->flags));
 	}
-
+put:
 	dma_buf_put(dmabuf);
 	return ret;
 }

@@ -10,13 +10,14 @@
  * poll() on an exported DMA-buf fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE and
  * DMA_BUF_IOCTL_SYNC (which waits for fences) all agree with the eventfd.
  *
- * Each fence carries its own spinlock: a fence may outlive the queue that
- * made it (a sync_file holds it).  It is freed by the core's default release
- * (dma_fence_free()).
+ * A fence may outlive the queue that made it (a sync_file holds it), so
+ * each carries its own spinlock; and its ops are this module's code, so each
+ * holds a reference on the module until it is released.
  */
 
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -42,9 +43,22 @@ static const char *zcbuf_fence_timeline_name(struct dma_fence *fence)
 	return "zcbuf-device";
 }
 
+static void zcbuf_fence_release(struct dma_fence *fence)
+{
+	dma_fence_free(fence);
+	/*
+	 * Last: what follows is only the return.  An rmmod waiting for this
+	 * reference still has to pass an RCU grace period (free_module())
+	 * before our text goes, which this CPU cannot end between here and
+	 * the return.
+	 */
+	module_put(THIS_MODULE);
+}
+
 static const struct dma_fence_ops zcbuf_fence_ops = {
 	.get_driver_name = zcbuf_fence_driver_name,
 	.get_timeline_name = zcbuf_fence_timeline_name,
+	.release = zcbuf_fence_release,
 };
 
 /**
@@ -61,6 +75,8 @@ struct dma_fence *zcbuf_fence_create(u64 context, u64 seqno)
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return NULL;
+	/* Our caller runs our code, so the module is live: no try needed. */
+	__module_get(THIS_MODULE);
 	spin_lock_init(&f->lock);
 	dma_fence_init(&f->base, &zcbuf_fence_ops, &f->lock, context, seqno);
 	return &f->base;

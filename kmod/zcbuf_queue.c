@@ -405,6 +405,10 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 	/* Strict: user space may not touch what the device owns. */
 	if (queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf)
 		zcbuf_buffer_revoke_cpu(slot->buf);
+	/* An import's CPU writes reach our mapping here (see complete()). */
+	if (!slot->buf && queue->dir == DMA_TO_DEVICE)
+		dma_sync_sgtable_for_device(queue->ops->dev(), slot->sgt,
+					    queue->dir);
 
 	memset(dbuf, 0, sizeof(*dbuf));
 	dbuf->index = slot->index;
@@ -668,10 +672,13 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 	get_dma_buf(dmabuf);
 	mutex_unlock(&ctx->lock);
 
-	if (buf) {
-		zcbuf_buffer_sync_range(buf, 0, buf->size, true);
+	if (buf && n) {
+		/* Only what is copied: under swiotlb all of it would bounce. */
+		zcbuf_buffer_sync_range(buf, 0, n, true);
 		ret = zcbuf_copy_pages_to_user(buf, ubuf, n);
-		zcbuf_buffer_sync_range(buf, 0, buf->size, false);
+		zcbuf_buffer_sync_range(buf, 0, n, false);
+	} else if (buf) {
+		ret = 0;
 	} else {
 		ret = zcbuf_copy_dmabuf_to_user(dmabuf, ubuf, n);
 	}
@@ -767,8 +774,19 @@ static bool zcbuf_queue_post(struct zcbuf_queue *queue,
 void zcbuf_queue_complete(struct zcbuf_queue *queue,
 			  struct zcbuf_dev_buf *dbuf)
 {
+	struct zcbuf_slot *slot = zcbuf_dbuf_slot(dbuf);
 	unsigned long flags;
 	bool wake = true;
+
+	/*
+	 * Another exporter need not sync our device's mapping in its
+	 * begin_cpu_access (DRM PRIME and udmabuf map theirs with
+	 * DMA_ATTR_SKIP_CPU_SYNC): for imports we end our DMA ourselves, as
+	 * an importing driver does.  Our own buffers are synced by user space.
+	 */
+	if (!slot->buf && dbuf->sgt && queue->dir == DMA_FROM_DEVICE)
+		dma_sync_sgtable_for_cpu(queue->ops->dev(), dbuf->sgt,
+					 queue->dir);
 
 	/* Importers waiting on the reservation object first, then the rest. */
 	if (dbuf->fence) {

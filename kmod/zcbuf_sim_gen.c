@@ -177,12 +177,12 @@ static const u16 zcbuf_digits[10] = {
 
 #define ZCBUF_NR_DIGITS		8
 
+/* Draw row @y of the frame number @text (ZCBUF_NR_DIGITS digits). */
 static void zcbuf_draw_number(const struct zcbuf_config *cfg, u8 *line,
-			      u32 y, u64 number)
+			      u32 y, const char *text)
 {
 	u32 scale = max(1U, cfg->height / 60);
 	u32 x0 = 2 * scale, y0 = 2 * scale, row, d, col;
-	char text[ZCBUF_NR_DIGITS + 1];
 
 	if (y < y0 || y >= y0 + 7 * scale)
 		return;
@@ -193,7 +193,6 @@ static void zcbuf_draw_number(const struct zcbuf_config *cfg, u8 *line,
 		return;
 	row -= 1;
 
-	snprintf(text, sizeof(text), "%08llu", number % 100000000ULL);
 	for (d = 0; d < ZCBUF_NR_DIGITS; d++) {
 		u16 glyph = zcbuf_digits[text[d] - '0'];
 
@@ -256,11 +255,13 @@ int zcbuf_sim_gen_frame(struct zcbuf_sim_gen *gen, struct device *dev,
 	u32 box = max(min(cfg->width, cfg->height) / 6, 2U);
 	u32 box_x = (sequence * 4) % (cfg->width - box + 1);
 	u32 box_y = (sequence * 2) % (cfg->height - box + 1);
+	char text[ZCBUF_NR_DIGITS + 1];
 	u32 crc = ZCBUF_CRC_INIT;
 	struct zcbuf_sim_dma dma;
 	u32 y;
 	int ret;
 
+	snprintf(text, sizeof(text), "%08llu", sequence % 100000000ULL);
 	zcbuf_sim_dma_start(&dma, dev, dbuf->sgt);
 	for (y = 0; y < cfg->height; y++) {
 		memcpy(gen->line, gen->bars, gen->line_size);
@@ -268,7 +269,7 @@ int zcbuf_sim_gen_frame(struct zcbuf_sim_gen *gen, struct device *dev,
 			zcbuf_paint(cfg, gen->line, box_x & ~1U,
 				    (box_x & ~1U) + box,
 				    sequence & 1 ? 235 : 16);
-		zcbuf_draw_number(cfg, gen->line, y, sequence);
+		zcbuf_draw_number(cfg, gen->line, y, text);
 
 		ret = zcbuf_sim_dma_write(&dma, gen->line, gen->line_size);
 		if (ret)

@@ -148,6 +148,27 @@ static bool bouncing(void)
 	return strstr(line, "swiotlb=force") != NULL;
 }
 
+/*
+ * Queue every zcbuf export to vivid.  vivid's device keeps the default 64 KiB
+ * DMA segment limit, so zcbuf maps a contiguous buffer in 64 KiB segments;
+ * under swiotlb=force each segment bounces on its own and the buffer is
+ * contiguous in vivid's DMA space only if the bounce slots happen to be.
+ * vb2-dma-contig then refuses it (EFAULT): a limit of that setup, not of
+ * zcbuf, and the plain boot runs the same test for real.
+ */
+#define QUEUE_ALL_OR_SKIP(self, variant) do {				\
+	int _i, _ret;							\
+	for (_i = 0; _i < NBUFS; _i++) {				\
+		_ret = qbuf((self)->vfd, _i, (self)->dmabuf[_i],	\
+			    (self)->size);				\
+		if (_ret == -EFAULT && (variant)->allocator == 1 &&	\
+		    bouncing())						\
+			SKIP(return, "swiotlb=force bounced vivid's 64 KiB segments apart: dma-contig needs one DMA-contiguous range (passes in the plain boot)"); \
+		ASSERT_EQ(0, _ret) TH_LOG("QBUF %d (zcbuf dmabuf of %zu bytes)", \
+					  _i, (self)->size);		\
+	}								\
+} while (0)
+
 /* 1 if [p, p + len) is backed by physically consecutive pages, 0 if not, -1. */
 static int phys_contiguous(void *p, size_t len)
 {
@@ -460,9 +481,7 @@ TEST_F(vivid, capture_into_zcbuf)
 	n = reqbufs(self->vfd, NBUFS);
 	ASSERT_EQ(NBUFS, n);
 	self->reqbufs = true;
-	for (i = 0; i < NBUFS; i++)
-		ASSERT_EQ(0, qbuf(self->vfd, i, self->dmabuf[i], self->size))
-			TH_LOG("QBUF %d (zcbuf dmabuf of %zu bytes)", i, self->size);
+	QUEUE_ALL_OR_SKIP(self, variant);
 	ASSERT_EQ(0, ioctl(self->vfd, VIDIOC_STREAMON, &type));
 	self->streaming = true;
 
@@ -548,7 +567,7 @@ TEST_F(vivid, capture_into_zcbuf)
 /* The same frame is visible through the exported DMA-buf's own mmap. */
 TEST_F(vivid, dmabuf_mmap_agrees)
 {
-	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, i;
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 	struct dma_buf_sync s;
 	struct v4l2_buffer b;
 	uint8_t *view;
@@ -556,8 +575,7 @@ TEST_F(vivid, dmabuf_mmap_agrees)
 	setup_buffers(_metadata, self, variant->alloc_flags);
 	ASSERT_EQ(NBUFS, reqbufs(self->vfd, NBUFS));
 	self->reqbufs = true;
-	for (i = 0; i < NBUFS; i++)
-		ASSERT_EQ(0, qbuf(self->vfd, i, self->dmabuf[i], self->size));
+	QUEUE_ALL_OR_SKIP(self, variant);
 	ASSERT_EQ(0, ioctl(self->vfd, VIDIOC_STREAMON, &type));
 	self->streaming = true;
 
