@@ -43,11 +43,16 @@
  * DMA) and never highmem (the simulated device reaches them through the
  * direct map).
  */
-#define ZCBUF_GFP		(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT)
+#define ZCBUF_GFP_BASE		(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT)
+/*
+ * A request user space makes fails with ENOMEM, quietly: no OOM kill (of
+ * the caller's memory cgroup or of the machine) and no allocation splat.
+ */
+#define ZCBUF_GFP		(ZCBUF_GFP_BASE | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 /* Large chunks are opportunistic: fail fast and quietly, fall back smaller. */
-#define ZCBUF_GFP_HIGH		((ZCBUF_GFP | __GFP_NOWARN | __GFP_NORETRY) & \
+#define ZCBUF_GFP_HIGH		((ZCBUF_GFP_BASE | __GFP_NOWARN | __GFP_NORETRY) & \
 				 ~__GFP_RECLAIM)
-#define ZCBUF_GFP_MID		(ZCBUF_GFP | __GFP_NOWARN | __GFP_NORETRY)
+#define ZCBUF_GFP_MID		(ZCBUF_GFP_BASE | __GFP_NOWARN | __GFP_NORETRY)
 
 /* 2 MiB, 64 KiB, 4 KiB chunks keep the scatterlist of a big buffer short. */
 static const unsigned int zcbuf_orders[] = { 9, 4, 0 };
@@ -138,8 +143,7 @@ static int zcbuf_alloc_contig(struct zcbuf_buffer *buf)
 	if (order > ZCBUF_MAX_ORDER)
 		return -EINVAL;
 
-	page = alloc_pages(ZCBUF_GFP | __GFP_NOWARN | __GFP_RETRY_MAYFAIL,
-			   order);
+	page = alloc_pages(ZCBUF_GFP, order);
 	if (!page)
 		return -ENOMEM;
 

@@ -436,6 +436,11 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 
 	lockdep_assert_held(&ctx->lock);
 
+	/* A device that writes may not write what its owner made read-only. */
+	if (queue->dir != DMA_TO_DEVICE &&
+	    !(slot->dmabuf->file->f_mode & FMODE_WRITE))
+		return -EACCES;
+
 	/* With rings, a completed buffer goes back without a DQBUF. */
 	spin_lock_irq(&queue->qlock);
 	state = zcbuf_queue_claim(queue, slot);

@@ -382,8 +382,9 @@ struct zcbuf_stream {
  * @flags: (in) must be zero
  * @bytesused: (in) NIC TX: bytes to transmit, 1 to the buffer size; else 0
  *
- * The buffer must hold zcbuf_config.frame_size bytes (EINVAL).  Allowed
- * before STREAMON.  For TX, finish CPU writes with ZCBUF_SYNC_END first.
+ * The buffer must hold zcbuf_config.frame_size bytes (EINVAL); a device
+ * that writes (camera, RX) refuses a read-only imported DMA-buf (EACCES).
+ * Allowed before STREAMON.  For TX, finish CPU writes with ZCBUF_SYNC_END first.
  */
 struct zcbuf_qbuf {
 	__u32 index;
