@@ -12,10 +12,12 @@
  * only with its own index masked to the ring size.
  */
 
+#include <linux/gfp.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
-#include <linux/vmalloc.h>
+#include <linux/slab.h>
 
+#include "zcbuf_compat.h"
 #include "zcbuf_ring.h"
 
 /* Each shared word on its own cache line; entries after them. */
@@ -39,18 +41,35 @@ struct zcbuf_ring *zcbuf_ring_create(u32 entries)
 	size_t sq_array = ALIGN(cq_array + entries * sizeof(struct zcbuf_cqe),
 				SMP_CACHE_BYTES);
 	size_t size = PAGE_ALIGN(sq_array + entries * sizeof(struct zcbuf_sqe));
+	unsigned int order = get_order(size), i;
 	struct zcbuf_ring *ring;
+	struct page *page;
 
 	ring = kzalloc(sizeof(*ring), GFP_KERNEL_ACCOUNT);
 	if (!ring)
 		return NULL;
+	ring->npages = size >> PAGE_SHIFT;
+	ring->pages = kmalloc_array(ring->npages, sizeof(*ring->pages),
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!ring->pages)
+		goto free_ring;
 
-	/* Zeroed, and mappable into user space with remap_vmalloc_range(). */
-	ring->mem = vmalloc_user(size);
-	if (!ring->mem) {
-		kfree(ring);
-		return NULL;
-	}
+	/*
+	 * Zeroed pages, contiguous so the kernel sees one area through the
+	 * direct map, order-0 each so user space maps them like any page;
+	 * failing quietly with ENOMEM (no vmalloc_user(): it cannot).
+	 */
+	page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
+			   __GFP_RETRY_MAYFAIL, order);
+	if (!page)
+		goto free_pages_array;
+	split_page(page, order);
+	for (i = 0; i < ring->npages; i++)
+		ring->pages[i] = page + i;
+	for (; i < (1U << order); i++)
+		__free_page(page + i);
+
+	ring->mem = page_address(page);
 	ring->size = size;
 	ring->entries = entries;
 
@@ -68,13 +87,23 @@ struct zcbuf_ring *zcbuf_ring_create(u32 entries)
 	ring->sq.array = sq_array;
 	ring->sq.entries = entries;
 	return ring;
+
+free_pages_array:
+	kfree(ring->pages);
+free_ring:
+	kfree(ring);
+	return NULL;
 }
 
 void zcbuf_ring_destroy(struct zcbuf_ring *ring)
 {
+	unsigned int i;
+
 	if (!ring)
 		return;
-	vfree(ring->mem);
+	for (i = 0; i < ring->npages; i++)
+		put_page(ring->pages[i]);
+	kfree(ring->pages);
 	kfree(ring);
 }
 
@@ -88,13 +117,15 @@ void zcbuf_ring_destroy(struct zcbuf_ring *ring)
  */
 int zcbuf_ring_mmap(struct zcbuf_ring *ring, struct vm_area_struct *vma)
 {
+	unsigned long num = vma_pages(vma);
+
 	/* Private copies of the indices would silently stop the rings. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	if (vma->vm_end - vma->vm_start > ring->size)
+	if (num > ring->npages)
 		return -EINVAL;
-	/* Sets VM_DONTEXPAND | VM_DONTDUMP. */
-	return remap_vmalloc_range(vma, ring->mem, 0);
+	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	return vm_insert_pages(vma, vma->vm_start, ring->pages, &num);
 }
 
 /**

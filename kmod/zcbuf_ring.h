@@ -13,8 +13,10 @@ struct vm_area_struct;
 
 /**
  * struct zcbuf_ring - the CQ and SQ of one context
- * @mem: the shared area (vmalloc_user(), zeroed), @size bytes
+ * @mem: the shared area, zeroed, @size bytes (the direct map of @pages)
  * @size: bytes in @mem, a multiple of PAGE_SIZE
+ * @pages: the physically contiguous order-0 pages of @mem
+ * @npages: entries in @pages
  * @entries: entries per ring, a power of two
  * @cq: where the CQ's words are in @mem
  * @sq: where the SQ's words are in @mem
@@ -30,6 +32,8 @@ struct vm_area_struct;
 struct zcbuf_ring {
 	void *mem;
 	size_t size;
+	struct page **pages;
+	unsigned int npages;
 	u32 entries;
 	struct zcbuf_ring_offsets cq;
 	struct zcbuf_ring_offsets sq;
