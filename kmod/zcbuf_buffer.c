@@ -74,7 +74,8 @@ struct zcbuf_export {
  * @dev: the importing device
  * @sgt: the buffer's pages, in segments the device can map
  * @node: entry in buf->attachments, under buf->lock
- * @dir: direction @sgt is mapped with, valid while @mapped
+ * @dir: direction @sgt is mapped with, valid while @claimed
+ * @claimed: a mapping is being made or exists (under buf->lock)
  * @mapped: @sgt is DMA-mapped for @dev (under buf->lock)
  */
 struct zcbuf_attachment {
@@ -82,6 +83,7 @@ struct zcbuf_attachment {
 	struct sg_table sgt;
 	struct list_head node;
 	enum dma_data_direction dir;
+	bool claimed;
 	bool mapped;
 };
 
@@ -372,22 +374,54 @@ static void zcbuf_dmabuf_detach(struct dma_buf *dmabuf,
 	kfree(a);
 }
 
+/*
+ * One device may not map the same pages twice where one of the mappings
+ * lets it write: the DMA API does not support overlapping mappings (their
+ * cache maintenance would undo each other), and two writers would race.
+ * buf->lock held.
+ */
+static bool zcbuf_dmabuf_overlaps(struct zcbuf_buffer *buf,
+				  struct zcbuf_attachment *a,
+				  enum dma_data_direction dir)
+{
+	struct zcbuf_attachment *other;
+
+	lockdep_assert_held(&buf->lock);
+
+	list_for_each_entry(other, &buf->attachments, node) {
+		if (other != a && other->claimed && other->dev == a->dev &&
+		    (dir != DMA_TO_DEVICE || other->dir != DMA_TO_DEVICE))
+			return true;
+	}
+	return false;
+}
+
 static struct sg_table *zcbuf_dmabuf_map(struct dma_buf_attachment *attachment,
 					 enum dma_data_direction dir)
 {
 	struct zcbuf_export *exp = attachment->dmabuf->priv;
 	struct zcbuf_attachment *a = attachment->priv;
+	struct zcbuf_buffer *buf = exp->buf;
 	int ret;
 
-	ret = dma_map_sgtable(a->dev, &a->sgt, dir, 0);
-	if (ret)
-		return ERR_PTR(ret);
-
-	mutex_lock(&exp->buf->lock);
+	mutex_lock(&buf->lock);
+	if (zcbuf_dmabuf_overlaps(buf, a, dir)) {
+		mutex_unlock(&buf->lock);
+		return ERR_PTR(-EBUSY);
+	}
 	a->dir = dir;
-	a->mapped = true;
-	mutex_unlock(&exp->buf->lock);
-	return &a->sgt;
+	a->claimed = true;
+	mutex_unlock(&buf->lock);
+
+	ret = dma_map_sgtable(a->dev, &a->sgt, dir, 0);
+
+	mutex_lock(&buf->lock);
+	if (ret)
+		a->claimed = false;
+	else
+		a->mapped = true;
+	mutex_unlock(&buf->lock);
+	return ret ? ERR_PTR(ret) : &a->sgt;
 }
 
 static void zcbuf_dmabuf_unmap(struct dma_buf_attachment *attachment,
@@ -402,6 +436,10 @@ static void zcbuf_dmabuf_unmap(struct dma_buf_attachment *attachment,
 	mutex_unlock(&exp->buf->lock);
 
 	dma_unmap_sgtable(a->dev, sgt, dir, 0);
+
+	mutex_lock(&exp->buf->lock);
+	a->claimed = false;
+	mutex_unlock(&exp->buf->lock);
 }
 
 /**

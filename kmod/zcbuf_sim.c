@@ -206,7 +206,10 @@ static int zcbuf_sim_start(struct zcbuf_queue *queue)
 	sim->thread = kthread_run(zcbuf_sim_thread, sim, "zcbuf-sim");
 	if (IS_ERR(sim->thread)) {
 		ret = PTR_ERR(sim->thread);
-		dev_err(dev, "cannot start device thread: %d\n", ret);
+		/* -EINTR: the caller is being killed, nothing to report. */
+		if (ret != -EINTR)
+			dev_err_ratelimited(dev, "cannot start device thread: %d\n",
+					    ret);
 		goto fini_gen;
 	}
 	return 0;

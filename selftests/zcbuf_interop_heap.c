@@ -111,15 +111,19 @@ static bool bouncing(void)
 }
 
 /*
- * Always RW: 6.12's udmabuf maps its private sg table with the direction of
- * the first DMA_BUF_IOCTL_SYNC and syncs it with the direction of each later
- * one, which DMA-API debug reports as a mismatch (a WARN in udmabuf, not in
- * zcbuf).  One direction throughout keeps the debug kernel quiet.
+ * DMA_BUF_IOCTL_SYNC on a foreign DMA-buf.  For udmabuf always RW: 6.12's
+ * udmabuf maps its private sg table with the direction of the first sync and
+ * syncs it with the direction of each later one, which DMA-API debug reports
+ * as a mismatch (a WARN in udmabuf).  The system heap keeps the caller's
+ * direction: it syncs every attachment (zcbuf's device's too) with it, so it
+ * must match how that attachment was mapped.
  */
-static int dmabuf_sync(int fd, uint64_t flags)
+static int dmabuf_sync(int source, int fd, uint64_t flags)
 {
 	struct dma_buf_sync s = {
-		.flags = (flags & ~(uint64_t)DMA_BUF_SYNC_RW) | DMA_BUF_SYNC_RW,
+		.flags = source == SRC_UDMABUF ?
+			 (flags & ~(uint64_t)DMA_BUF_SYNC_RW) | DMA_BUF_SYNC_RW :
+			 flags,
 	};
 	int ret;
 
@@ -197,10 +201,10 @@ FIXTURE_SETUP(foreign)
 			ASSERT_NE(MAP_FAILED, self->memview[i]);
 		}
 		/* Something the camera must overwrite. */
-		ASSERT_EQ(0, dmabuf_sync(self->dmabuf[i],
+		ASSERT_EQ(0, dmabuf_sync(variant->source, self->dmabuf[i],
 					 DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
 		memset(self->view[i], 0xa5, self->size);
-		ASSERT_EQ(0, dmabuf_sync(self->dmabuf[i],
+		ASSERT_EQ(0, dmabuf_sync(variant->source, self->dmabuf[i],
 					 DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
 
 		ASSERT_EQ(0, zc_import(self->fd, self->dmabuf[i],
@@ -269,7 +273,7 @@ TEST_F(foreign, camera_fills_import)
 		ASSERT_EQ((uint64_t)n, d.sequence);
 
 		if (bracket) {
-			ASSERT_EQ(0, dmabuf_sync(self->dmabuf[s],
+			ASSERT_EQ(0, dmabuf_sync(variant->source, self->dmabuf[s],
 						 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 		} else if (!n) {
 			TH_LOG("swiotlb=force: udmabuf's DMA_BUF_IOCTL_SYNC left out (it restores a stale private bounce copy)");
@@ -291,7 +295,7 @@ TEST_F(foreign, camera_fills_import)
 			ASSERT_EQ(0, memcmp(self->memview[s], self->view[s],
 					    self->size));
 		if (bracket) {
-			ASSERT_EQ(0, dmabuf_sync(self->dmabuf[s],
+			ASSERT_EQ(0, dmabuf_sync(variant->source, self->dmabuf[s],
 						 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 		}
 		ASSERT_EQ(0, zs_qbuf(self->fd, d.index, 0));

@@ -383,7 +383,9 @@ struct zcbuf_stream {
  * @bytesused: (in) NIC TX: bytes to transmit, 1 to the buffer size; else 0
  *
  * The buffer must hold zcbuf_config.frame_size bytes (EINVAL); a device
- * that writes (camera, RX) refuses a read-only imported DMA-buf (EACCES).
+ * that writes (camera, RX) refuses a read-only imported DMA-buf (EACCES);
+ * EBUSY if the buffer is already queued, or if another context's device
+ * mapping of the same zcbuf buffer would overlap a writable one.
  * Allowed before STREAMON.  For TX, finish CPU writes with ZCBUF_SYNC_END first.
  */
 struct zcbuf_qbuf {
