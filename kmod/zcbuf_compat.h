@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The few kernel API differences between the kernels zcbuf supports
- * (6.1 to 6.12), kept in one place.
+ * (6.1 to 6.12), kept in one place.  An out-of-tree module has to compare
+ * LINUX_VERSION_CODE here (checkpatch warns; none of these has a config
+ * symbol to test instead); in-tree, this file would go.
  */
 #ifndef _ZCBUF_COMPAT_H
 #define _ZCBUF_COMPAT_H
@@ -43,8 +45,10 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 }
 #endif
 
-/* 6.2 moved dma_buf_vmap() under the reservation lock, with an _unlocked
- * variant for callers that do not hold it. */
+/*
+ * 6.2 moved dma_buf_vmap() under the reservation lock, with an _unlocked
+ * variant for callers that do not hold it.
+ */
 static inline int zcbuf_dma_buf_vmap(struct dma_buf *dmabuf,
 				     struct iosys_map *map)
 {
