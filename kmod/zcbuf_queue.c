@@ -126,13 +126,27 @@ void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
 				  zcbuf_ctx_queue(ctx)->fence_context);
 }
 
+/*
+ * The direction the device maps a buffer with.  Our own exporter syncs each
+ * attachment in its mapping's direction, so the device's exact direction is
+ * used.  Other exporters may sync every attachment in the direction the CPU
+ * asks for (the system heap does), which the DMA API allows only on a
+ * bidirectional mapping: imports are mapped DMA_BIDIRECTIONAL.
+ */
+static enum dma_data_direction zcbuf_queue_map_dir(struct zcbuf_queue *queue,
+						   struct zcbuf_slot *slot)
+{
+	return slot->buf ? queue->dir : DMA_BIDIRECTIONAL;
+}
+
 static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
 				   struct zcbuf_slot *slot)
 {
+	enum dma_data_direction dir = zcbuf_queue_map_dir(queue, slot);
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
 
-	if (slot->attach && slot->dir == queue->dir)
+	if (slot->attach && slot->dir == dir)
 		return 0;
 	zcbuf_queue_detach_slot(slot);
 
@@ -140,7 +154,7 @@ static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
 	if (IS_ERR(attach))
 		return PTR_ERR(attach);
 
-	sgt = dma_buf_map_attachment_unlocked(attach, queue->dir);
+	sgt = dma_buf_map_attachment_unlocked(attach, dir);
 	if (IS_ERR(sgt)) {
 		dma_buf_detach(slot->dmabuf, attach);
 		return PTR_ERR(sgt);
@@ -148,7 +162,7 @@ static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
 
 	slot->attach = attach;
 	slot->sgt = sgt;
-	slot->dir = queue->dir;
+	slot->dir = dir;
 	return 0;
 }
 
@@ -408,7 +422,7 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 	/* An import's CPU writes reach our mapping here (see complete()). */
 	if (!slot->buf && queue->dir == DMA_TO_DEVICE)
 		dma_sync_sgtable_for_device(queue->ops->dev(), slot->sgt,
-					    queue->dir);
+					    slot->dir);
 
 	memset(dbuf, 0, sizeof(*dbuf));
 	dbuf->index = slot->index;
@@ -791,7 +805,7 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 	 */
 	if (!slot->buf && dbuf->sgt && queue->dir == DMA_FROM_DEVICE)
 		dma_sync_sgtable_for_cpu(queue->ops->dev(), dbuf->sgt,
-					 queue->dir);
+					 slot->dir);
 
 	/* Importers waiting on the reservation object first, then the rest. */
 	if (dbuf->fence) {
@@ -868,7 +882,7 @@ static struct zcbuf_slot *zcbuf_queue_claim_sqe(struct zcbuf_queue *queue,
 	 * The device's mapping is made by QBUF, under ctx->lock, on a slot it
 	 * has claimed: unclaimed as this one is, nobody changes it now.
 	 */
-	if (!slot->attach || slot->dir != queue->dir ||
+	if (!slot->attach || slot->dir != zcbuf_queue_map_dir(queue, slot) ||
 	    slot->size < queue->cfg.frame_size)
 		return NULL;
 	if (tx ? !sqe->bytesused || sqe->bytesused > slot->size :
