@@ -440,6 +440,21 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 	return 0;
 }
 
+/*
+ * Whether a buffer can take a frame of this configuration: room for the
+ * frame, and for TX a packet of 1 to size bytes (0 for the others).  For
+ * QBUF and SQ entries alike.
+ */
+static bool zcbuf_queue_fits(const struct zcbuf_queue *queue,
+			     const struct zcbuf_slot *slot, u64 bytesused)
+{
+	if (slot->size < queue->cfg.frame_size)
+		return false;
+	if (queue->cfg.personality == ZCBUF_DEV_NIC_TX)
+		return bytesused && bytesused <= slot->size;
+	return !bytesused;
+}
+
 /* Queue one buffer from the ioctl path; ctx->lock held. */
 static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 			   u64 tx_bytes)
@@ -483,7 +498,6 @@ int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_qbuf *req = arg;
 	struct zcbuf_slot *slot;
-	bool tx;
 	int ret;
 
 	if (req->flags)
@@ -492,18 +506,10 @@ int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
 	mutex_lock(&ctx->lock);
 	slot = zcbuf_slot_find(ctx, req->index);
 	if (!queue->configured || !slot ||
-	    slot->size < queue->cfg.frame_size) {
+	    !zcbuf_queue_fits(queue, slot, req->bytesused))
 		ret = -EINVAL;
-		goto unlock;
-	}
-	tx = queue->cfg.personality == ZCBUF_DEV_NIC_TX;
-	if (tx ? !req->bytesused || req->bytesused > slot->size :
-		 req->bytesused) {
-		ret = -EINVAL;
-		goto unlock;
-	}
-	ret = zcbuf_queue_buf(ctx, slot, req->bytesused);
-unlock:
+	else
+		ret = zcbuf_queue_buf(ctx, slot, req->bytesused);
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
@@ -867,29 +873,28 @@ static struct zcbuf_slot *zcbuf_queue_claim_sqe(struct zcbuf_queue *queue,
 						const struct zcbuf_sqe *sqe)
 {
 	struct zcbuf_ctx *ctx = container_of(queue, struct zcbuf_ctx, queue);
-	bool tx = queue->cfg.personality == ZCBUF_DEV_NIC_TX;
 	struct zcbuf_slot *slot;
+	u32 state;
 
 	lockdep_assert_held(&queue->qlock);
 
 	if (sqe->flags)
 		return NULL;
 	slot = xa_load(&ctx->slots, sqe->index);
-	if (!slot || (slot->state != ZCBUF_STATE_USER &&
-		      slot->state != ZCBUF_STATE_DONE))
+	if (!slot)
+		return NULL;
+	state = zcbuf_queue_claim(queue, slot);
+	if (state == ZCBUF_STATE_CLAIMED)
 		return NULL;
 	/*
 	 * The device's mapping is made by QBUF, under ctx->lock, on a slot it
-	 * has claimed: unclaimed as this one is, nobody changes it now.
+	 * has claimed: claimed here, nobody changes it now.
 	 */
 	if (!slot->attach || slot->dir != zcbuf_queue_map_dir(queue, slot) ||
-	    slot->size < queue->cfg.frame_size)
+	    !zcbuf_queue_fits(queue, slot, sqe->bytesused)) {
+		zcbuf_queue_unclaim(queue, slot, state);
 		return NULL;
-	if (tx ? !sqe->bytesused || sqe->bytesused > slot->size :
-		 sqe->bytesused)
-		return NULL;
-
-	zcbuf_queue_claim(queue, slot);
+	}
 	return slot;
 }
 
