@@ -254,3 +254,4 @@ module_exit(zcbuf_exit);
 
 MODULE_DESCRIPTION("Zero-copy DMA-buf frame delivery to user space");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(ZCBUF_VERSION);
