@@ -12,6 +12,11 @@
 #   make checkpatch kernel checkpatch.pl --strict on kmod/ and uapi/
 #   make clean
 #   make modules [KDIR=...]  plain in-place kbuild build (kmod/zcbuf.ko), for DKMS
+#   make install    library, headers, pkg-config file, zcbuf-capture, udev
+#                   rule, man pages (DESTDIR, PREFIX, BINDIR, LIBDIR,
+#                   INCLUDEDIR, MANDIR, UDEVRULESDIR; CPPFLAGS, CFLAGS and
+#                   LDFLAGS from the environment; -Werror only with CI=true)
+#   make check-version  VERSION agrees with the uapi, library and packaging
 #
 # The module is built out of tree (make -C $(KDIR) M=...) in
 # build/<release>/src, a tree of symlinks to Kbuild, kmod/ and uapi/, so
@@ -57,6 +62,7 @@ modsrc:
 	@find $(MODSRC)/kmod -maxdepth 1 -type l -delete
 	@ln -sfn $(CURDIR)/uapi $(MODSRC)/uapi
 	@ln -sf $(CURDIR)/Kbuild $(MODSRC)/Kbuild
+	@ln -sf $(CURDIR)/VERSION $(MODSRC)/VERSION
 	@for f in kmod/*.[chS] kmod/Kbuild kmod/Makefile; do \
 		[ ! -e "$$f" ] || ln -sf $(CURDIR)/$$f $(MODSRC)/kmod/; done
 
@@ -93,13 +99,48 @@ checkpatch:
 	@$(CHECKPATCH) --no-tree -f --strict --terse --show-types \
 		$(wildcard kmod/*.[ch] uapi/linux/*.h)
 
-# Userland (static: it runs in the initramfs too). Each directory owns its
-# Makefile; we only call it.
+# Userland. Each directory owns its Makefile; we only call it. The capture
+# app is built twice: linked against libzcbuf.so (build/apps/zcbuf-capture,
+# what make install ships) and static (build/apps/static/zcbuf-capture, for
+# the guest's busybox initramfs).
 userlib:
 	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib; fi
 
 apps: userlib
-	@if [ -f apps/Makefile ]; then $(MAKE) -C apps; fi
+	@if [ -f apps/Makefile ]; then $(MAKE) -C apps all static; fi
+
+# make install: what a distribution ships of the userland (the module goes
+# through DKMS: dkms.conf, or the zcbuf-dkms package).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
+INSTALL_VARS = PREFIX=$(PREFIX) BINDIR=$(BINDIR) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
+
+.PHONY: install install-lib install-apps install-udev install-man
+install: install-lib install-apps install-udev install-man
+
+# udev reads /usr/lib/udev/rules.d (the distribution's) and /etc/udev/rules.d
+# (the administrator's), nothing under /usr/local.
+install-lib:
+	$(MAKE) -C userlib install $(INSTALL_VARS)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
+
+install-apps: install-lib
+	$(MAKE) -C apps install $(INSTALL_VARS)
+
+install-udev:
+	install -d $(DESTDIR)$(UDEVRULESDIR)
+	install -m 0644 udev/60-zcbuf.rules $(DESTDIR)$(UDEVRULESDIR)/
+
+install-man:
+	@if [ -f man/Makefile ]; then $(MAKE) -C man install MANDIR=$(MANDIR); fi
+
+.PHONY: check-version
+check-version:
+	@scripts/version.sh check
 
 selftests: userlib
 	@[ -r $(ZCBUF_CACHE)/kselftest/kselftest_harness.h ] || scripts/setup.sh

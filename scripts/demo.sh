@@ -25,10 +25,9 @@ make --no-print-directory KVER="$kver" module userlib apps >build/demo-build.log
 	{ cat build/demo-build.log; echo "demo: build failed" >&2; exit 1; }
 
 files=(-f "build/$rel/src/kmod/zcbuf.ko:/zcbuf/zcbuf.ko")
-app=
-for a in apps/zcbuf-capture build/apps/zcbuf-capture; do
-	[ -x "$a" ] && { app=$a; break; }
-done
+# The static build: the guest has no libzcbuf.so, libpng or zlib.
+app=build/apps/static/zcbuf-capture
+[ -x "$app" ] || app=
 
 # The guest side, run by busybox sh in /zcbuf.
 guest='set -e -o pipefail
