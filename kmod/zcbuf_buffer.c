@@ -650,4 +650,4 @@ struct dma_buf *zcbuf_buffer_export(struct zcbuf_buffer *buf, int flags)
 	return dmabuf;
 }
 
-MODULE_IMPORT_NS(DMA_BUF);
+MODULE_IMPORT_NS(ZCBUF_NS(DMA_BUF));

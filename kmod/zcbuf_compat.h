@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The few kernel API differences between the kernels zcbuf supports
- * (6.1 to 6.12), kept in one place.  An out-of-tree module has to compare
+ * (6.1 to 7.x), kept in one place.  An out-of-tree module has to compare
  * LINUX_VERSION_CODE here (checkpatch warns; none of these has a config
  * symbol to test instead); in-tree, this file would go.
  */
@@ -13,6 +13,18 @@
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/version.h>
+
+/*
+ * 6.13 made symbol namespaces string literals (MODULE_IMPORT_NS("DMA_BUF"));
+ * before, they were bare tokens that the macros stringify.  Both kinds of
+ * macro stringify their argument after expansion, so ZCBUF_NS(DMA_BUF)
+ * works for MODULE_IMPORT_NS() and EXPORT_SYMBOL_NS_GPL() on every kernel.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define ZCBUF_NS(ns)		#ns
+#else
+#define ZCBUF_NS(ns)		ns
+#endif
 
 /* 6.8 renamed MAX_ORDER (one past the largest order) to MAX_PAGE_ORDER. */
 #ifdef MAX_PAGE_ORDER
