@@ -2,8 +2,9 @@
 #
 # zcbuf: module + library + apps + selftests, and the QEMU-based checks.
 #
-#   make [KVER=6.1|6.12] [KDIR=/path/to/kernel/build]   build everything
-#   make check      both kernels, normal and swiotlb=force boots, all selftests
+#   make [KVER=6.1|6.12|newest] [KDIR=/path/to/kernel/build]   build everything
+#   make check      every kernel (6.1, 6.12, newest), normal and swiotlb=force
+#                   boots, all selftests
 #   make demo       boot 6.12, load the module, run the capture app
 #   make check-debug  the debug 6.12 kernel (KASAN, lockdep, kmemleak, DMA-API
 #                   debug, fault injection; built once), all selftests + fuzz,
@@ -29,22 +30,29 @@ KVER ?= 6.12
 ZCBUF_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/zcbuf
 export ZCBUF_CACHE
 
-# Evaluated once, on first use (so `make clean` works before setup ran).
+# Kernels are Debian's, unpacked into the cache by scripts/kernels.sh (never
+# installed into the host): KVER=6.1|6.12|newest|7.3 picks one; KDIR= builds
+# against any other kernel tree (DKMS, a distribution's headers, the debug
+# kernel). Evaluated once, on first use (so `make clean` works before setup).
 ifeq ($(origin KDIR),undefined)
 KREL = $(eval KREL := $(shell scripts/kver.sh $(KVER)))$(KREL)
-KDIR = /lib/modules/$(KREL)/build
+KDIR = $(ZCBUF_CACHE)/kernels/$(KREL)/build
+# What this host's compiler needs for that kernel's headers (a newer gcc made
+# them): written by scripts/kernels.sh, empty for bookworm's kernels.
+KARGS = $(eval KARGS := $(shell cat $(ZCBUF_CACHE)/kernels/$(KREL)/make.args 2>/dev/null))$(KARGS)
 else
 # /lib/modules/<release>/build names the release better than its own
 # kernel.release does (Debian's headers say 6.1.192 for 6.1.0-56-amd64).
 KREL = $(eval KREL := $(or $(patsubst /lib/modules/%/build,%,$(filter /lib/modules/%/build,$(KDIR:/=))),\
 	$(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null || \
 	$(MAKE) -s -C $(KDIR) kernelrelease)))$(KREL)
+KARGS =
 endif
 
 BUILD := $(CURDIR)/build
 MODSRC = $(BUILD)/$(KREL)/src
 MODULE = $(MODSRC)/kmod/zcbuf.ko
-KBUILD = $(MAKE) -C $(KDIR) M=$(MODSRC)
+KBUILD = $(MAKE) -C $(KDIR) M=$(MODSRC) $(KARGS)
 
 .PHONY: all setup modsrc module module-strict modules modules-clean userlib \
 	apps selftests check demo sparse checkpatch clean

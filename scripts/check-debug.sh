@@ -48,7 +48,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 hdr() { printf '\n==== %s ====\n' "$*"; }
 fail_early() { echo "check-debug: $*"; echo "0 passed, 1 failed"; exit 1; }
 
-"$here/setup.sh" || fail_early "setup failed"
+"$here/setup.sh" none || fail_early "setup failed"
 
 t=$(now)
 hdr "debug kernel"

@@ -17,14 +17,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 CACHE=${ZCBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zcbuf}
-SRC_TAR=/usr/src/linux-source-6.12.tar.xz
+# Downloaded (not installed) by scripts/setup.sh.
+SRC_TAR=$CACHE/src/usr/src/linux-source-6.12.tar.xz
 FRAG=$top/debug/debug.config
 
 log() { echo "debug-kernel: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [ -r "$SRC_TAR" ] || die "$SRC_TAR missing (run scripts/setup.sh)"
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+srcver=$(cat "$CACHE/src/version")
 key=$( { echo "$srcver"; cat "$FRAG"; gcc --version | head -n1; } | sha256sum | cut -c1-16)
 dir=$CACHE/debug-kernel/$key
 tree=$dir/linux

@@ -1,18 +1,27 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Print the kernel release for KVER=6.1|6.12 (the newest matching Debian
-# kernel in /boot), a full release string, or a built kernel tree.
+# Print the kernel release for a kernel name: 6.1, 6.12, newest or its
+# major.minor (e.g. 7.3): the Debian kernel scripts/kernels.sh put in the
+# cache (fetching it first when it is missing); a full release string in the
+# cache; or a built kernel tree.
 set -eu
-case ${1:-6.12} in
-6.1)  pat='6.1.0-*-amd64' ;;
-6.12) pat='6.12.*-amd64' ;;
-*)    if [ -d "$1" ] && [ -r "$1/include/config/kernel.release" ]; then
-		cat "$1/include/config/kernel.release"; exit 0
-      fi
-      [ -e "/boot/vmlinuz-$1" ] || [ -d "/lib/modules/$1" ] || {
-		echo "kver: unknown kernel '$1' (use 6.1, 6.12, a release in /boot or a kernel tree)" >&2; exit 1; }
-      echo "$1"; exit 0 ;;
-esac
-r=$(cd /boot 2>/dev/null && ls -d vmlinuz-$pat 2>/dev/null | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
-[ -n "$r" ] || { echo "kver: no /boot/vmlinuz-$pat (run scripts/setup.sh)" >&2; exit 1; }
-echo "$r"
+here=$(cd "$(dirname "$0")" && pwd)
+CACHE=${ZCBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zcbuf}
+k=${1:-6.12}
+if [ -d "$k" ] && [ -r "$k/include/config/kernel.release" ]; then
+	cat "$k/include/config/kernel.release"
+	exit 0
+fi
+if [ ! -L "$CACHE/kernels/$k" ] && [ ! -d "$CACHE/kernels/$k" ]; then
+	case $k in
+	6.1|6.12|newest|[7-9].*|[1-9][0-9].*) "$here/kernels.sh" fetch "$k" >&2 || exit 1 ;;
+	esac
+fi
+if [ -L "$CACHE/kernels/$k" ]; then
+	readlink "$CACHE/kernels/$k"
+elif [ -d "$CACHE/kernels/$k" ]; then
+	echo "$k"
+else
+	echo "kver: unknown kernel '$k' (use 6.1, 6.12, newest, a release in $CACHE/kernels or a kernel tree)" >&2
+	exit 1
+fi

@@ -5,10 +5,12 @@
 # command in the guest and return its exit status.
 #
 # usage: scripts/qemu-run.sh [options] [--] COMMAND...
-#   -k KVER       kernel: 6.1, 6.12 (default), a release string in /boot, or
-#                 a built kernel tree (its vmlinux, else arch/x86/boot/bzImage)
+#   -k KVER       kernel: 6.1, 6.12 (default), newest, 7.3, a release in the
+#                 cache (scripts/kernels.sh), or a built kernel tree (its
+#                 vmlinux, else arch/x86/boot/bzImage)
 #   -K MODROOT    where -m finds modules: MODROOT/lib/modules/<release>
-#                 (default /, or <tree>/../modroot for a kernel tree)
+#                 (default: the cached kernel's unpacked packages, or
+#                 <tree>/../modroot for a kernel tree)
 #   -a ARGS       extra kernel command line (repeatable), e.g. -a swiotlb=force
 #   -i            -icount shift=0 (single-threaded TCG, deterministic guest time;
 #                 for benchmarks)
@@ -17,12 +19,14 @@
 #   -o DIR        bring the guest's /out back into DIR (emptied first)
 #   -f SRC[:DST]  copy host file or directory SRC into the guest at DST
 #                 (default /zcbuf/<basename>); repeatable
-#   -m MODULE     add a module of that kernel from /lib/modules/<release> with
+#   -m MODULE     add a module of that kernel from MODROOT/lib/modules/<release> with
 #                 its dependencies (then `modprobe MODULE` in the guest)
 #   -q            quiet: the console (kernel log) goes to the log file only;
 #                 the command's output is still shown
 #   -l FILE       console log file (default build/qemu/<release>/console.log)
 #   -M SIZE       guest memory (default 1G)
+#   -Q ARGS       extra QEMU arguments, split on blanks (repeatable), e.g.
+#                 -Q "-machine q35 -device intel-iommu -device edu"
 #
 # COMMAND runs as `sh -c` in /zcbuf, stdin /dev/null, its stdout and stderr on
 # the guest's second serial port (ttyS1, raw), which the host shows live.
@@ -44,12 +48,12 @@ LOCK=/tmp/zcbuf-qemu.lock
 BAD_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|general protection|Kernel panic|soft lockup|hard LOCKUP|blocked for more than|rcu_sched self-detected stall|rcu: INFO'
 
 kver=6.12 timeout_s=300 outdir= quiet=0 logfile= mem=1G icount=0 modroot=
-extra_args=() files=() modules=()
+extra_args=() files=() modules=() qemu_extra=()
 
 usage() { sed -n '4,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 say() { echo "qemu-run: $*" >&2; }
 
-while getopts "k:K:a:it:o:f:m:ql:M:h" opt; do
+while getopts "k:K:a:it:o:f:m:ql:M:Q:h" opt; do
 	case $opt in
 	k) kver=$OPTARG ;;
 	K) modroot=$OPTARG ;;
@@ -62,6 +66,7 @@ while getopts "k:K:a:it:o:f:m:ql:M:h" opt; do
 	q) quiet=1 ;;
 	l) logfile=$OPTARG ;;
 	M) mem=$OPTARG ;;
+	Q) read -r -a q <<<"$OPTARG"; qemu_extra+=("${q[@]}") ;;
 	*) usage ;;
 	esac
 done
@@ -83,11 +88,12 @@ if [ -d "$kver" ]; then
 	[ -n "$modroot" ] || [ ! -d "$ktree/../modroot" ] || modroot=$(cd "$ktree/../modroot" && pwd)
 else
 	rel=$("$here/kver.sh" "$kver")
-	vmlinux="$CACHE/vmlinux-$rel"
+	vmlinux="$CACHE/kernels/$rel/vmlinux"
 	if [ ! -s "$vmlinux" ]; then
-		"$here/setup.sh"
-		[ -s "$vmlinux" ] || { say "no $vmlinux (scripts/setup.sh did not make it)"; exit 2; }
+		"$here/kernels.sh" fetch "$kver"
+		[ -s "$vmlinux" ] || { say "no $vmlinux (scripts/kernels.sh did not make it)"; exit 2; }
 	fi
+	[ -n "$modroot" ] || modroot=$CACHE/kernels/$rel/root
 fi
 modroot=${modroot%/}
 
@@ -272,7 +278,8 @@ fi
 qemu=(qemu-system-x86_64 -nographic -no-reboot -m "$mem" -smp 2 -cpu max
 	"${accel[@]}" -nic none -kernel "$vmlinux" -initrd "$initrd"
 	-append "$cmdline" -serial mon:stdio -serial "file:$serial"
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+	${qemu_extra[@]+"${qemu_extra[@]}"})
 if [ -n "$outdir" ]; then
 	rm -f "$run/out.tar"
 	qemu+=(-device virtio-serial-pci,id=vser

@@ -1,27 +1,41 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Install what zcbuf needs from Debian's packages and fill the build cache.
+# Install the tools zcbuf needs from Debian's packages and fill the cache.
+# Tools only: the guests' kernels (images, modules, headers) and the kernel
+# source are downloaded and unpacked into the cache (scripts/kernels.sh),
+# never installed into the host's /boot, /lib/modules or /usr/src.
 # Idempotent: when everything is present it only runs dpkg-query and a few
-# stat calls (well under a second).
+# stat calls (about a second).
+#
+# usage: scripts/setup.sh [KERNEL...]   (default 6.1 6.12 newest; "none" for
+#                                        userland only)
 #
 # Cache: ${ZCBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zcbuf}
+#   kernels/              Debian kernels for the guests (scripts/kernels.sh)
+#   src/                  linux-source-6.12's tarball (downloaded, not installed)
 #   kselftest/            kselftest*.h from linux-source-6.12
 #   checkpatch/           checkpatch.pl + spelling.txt + const_structs.checkpatch
 #   clang-format          the kernel's .clang-format
-#   vmlinux-<release>     uncompressed ELF of /boot/vmlinuz-<release> (PVH boot)
 set -euo pipefail
 
+# What each package is for:
+#   qemu-system-x86 busybox-static cpio kmod xz-utils zstd: the guests
+#   build-essential gcc-multilib: userland (and -m32 tests); sparse pahole:
+#     make sparse; libpng-dev: the capture app's PNG sink
+#   flex bison bc libelf-dev libssl-dev: building kernel host tools (the
+#     newest kernel's, rebuilt for this glibc) and the debug kernel
+#   gnuplot-nox: make bench's plot; v4l-utils: v4l2-ctl for the V4L2 tests
 PKGS=(
-	qemu-system-x86 busybox-static
-	linux-image-amd64 linux-headers-amd64
-	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
+	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 	build-essential gcc-multilib sparse pahole libpng-dev
-	cpio xz-utils zstd kmod gnuplot-nox v4l-utils
+	flex bison bc libelf-dev libssl-dev
+	gnuplot-nox v4l-utils
 )
 
 CACHE=${ZCBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zcbuf}
-SRC_TAR=/usr/src/linux-source-6.12.tar.xz
+SRC_PKG=linux-source-6.12
+SRC_TAR=$CACHE/src/usr/src/linux-source-6.12.tar.xz
 here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -68,12 +82,35 @@ install_pkgs() {
 	[ ${#missing[@]} -eq 0 ] || die "still not installed after apt-get: ${missing[*]}"
 }
 
+# linux-source-6.12, downloaded and unpacked (not installed) into the cache:
+# the kselftest headers, checkpatch and the debug kernel come from it.
+fetch_source() {
+	local ver have
+	ver=$(apt-cache policy "$SRC_PKG" 2>/dev/null | awk '/Candidate:/ { print $2 }')
+	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+		apt-get -q update >/dev/null || die "apt-get update failed"
+		ver=$(apt-cache policy "$SRC_PKG" | awk '/Candidate:/ { print $2 }')
+	fi
+	have=$(cat "$CACHE/src/version" 2>/dev/null || true)
+	[ -r "$SRC_TAR" ] && [ "$have" = "$ver" ] && return 0
+	log "downloading $SRC_PKG $ver into $CACHE/src"
+	rm -rf "$CACHE/src" "$CACHE/src.tmp"
+	mkdir -p "$CACHE/src.tmp"
+	(cd "$CACHE/src.tmp" && apt-get -q -o APT::Sandbox::User=root download "$SRC_PKG=$ver" >/dev/null) ||
+		die "apt-get download $SRC_PKG failed"
+	dpkg-deb -x "$CACHE/src.tmp"/*.deb "$CACHE/src.tmp/root"
+	mkdir -p "$CACHE/src"
+	mv "$CACHE/src.tmp/root/usr" "$CACHE/src/usr"
+	rm -rf "$CACHE/src.tmp"
+	echo "$ver" >"$CACHE/src/version"
+}
+
 # The source tarball is 140 MB of xz: decompress it once for every member
 # we need, and only when its version changed.
 extract_source_bits() {
 	local stamp="$CACHE/.source-stamp" want tmp
-	[ -r "$SRC_TAR" ] || die "$SRC_TAR missing (package linux-source-6.12)"
-	want=$(stat -c '%s %Y' "$SRC_TAR")
+	[ -r "$SRC_TAR" ] || die "$SRC_TAR missing (package $SRC_PKG)"
+	want=$(cat "$CACHE/src/version")
 	if [ -r "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
 	   [ -r "$CACHE/kselftest/kselftest_harness.h" ] &&
 	   [ -r "$CACHE/checkpatch/checkpatch.pl" ]; then
@@ -99,60 +136,19 @@ extract_source_bits() {
 	echo "$want" >"$stamp"
 }
 
-# /boot/vmlinuz is a bzImage wrapping a compressed ELF (xz on 6.1, zstd on
-# 6.12). QEMU boots the bare ELF through its PVH note, which skips the
-# real-mode setup and the in-guest decompression (slow under TCG).
-extract_vmlinux() {
-	local img=$1 out=$2 off tmp
-	tmp="$out.tmp.$$"
-	for magic in 'xz:\xfd7zXZ\x00' 'zstd:\x28\xb5\x2f\xfd' 'gzip:\x1f\x8b\x08'; do
-		local kind=${magic%%:*} pat=${magic#*:}
-		for off in $(LC_ALL=C grep -aboP "$pat" "$img" | cut -d: -f1); do
-			case $kind in
-			xz)   tail -c +$((off + 1)) "$img" | xz -dcq --single-stream >"$tmp" 2>/dev/null ;;
-			zstd) tail -c +$((off + 1)) "$img" | zstd -dcq >"$tmp" 2>/dev/null ;;
-			gzip) tail -c +$((off + 1)) "$img" | gzip -dcq >"$tmp" 2>/dev/null ;;
-			esac
-			if [ "$(head -c 4 "$tmp" 2>/dev/null | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
-				mv "$tmp" "$out"
-				return 0
-			fi
-		done
-	done
-	rm -f "$tmp"
-	return 1
-}
-
-# Release strings are globbed, not hard-coded: the 6.1 ABI number moves with
-# every Debian point release.
-releases() {
-	local pat r
-	for pat in '6.1.0-*-amd64' '6.12.*-amd64'; do
-		r=$(cd /boot && ls -d vmlinuz-$pat 2>/dev/null | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
-		[ -n "$r" ] || die "no /boot/vmlinuz-$pat (packages linux-image-amd64 / linux-image-6.12-amd64)"
-		[ -d "/lib/modules/$r/build" ] || die "no headers for $r in /lib/modules/$r/build"
-		echo "$r"
-	done
-}
-
 main() {
 	local missing
 	missing=($(missing_pkgs))
 	[ ${#missing[@]} -eq 0 ] || install_pkgs "${missing[@]}"
 
 	mkdir -p "$CACHE"
+	exec 7>"$CACHE/.setup.lock"
+	flock 7
+	fetch_source
 	extract_source_bits
 
-	local r rels
-	rels=$(releases) || exit 1
-	for r in $rels; do
-		local out="$CACHE/vmlinux-$r"
-		[ -s "$out" ] && [ "$out" -nt "/boot/vmlinuz-$r" ] && continue
-		log "extracting $out"
-		[ -r "/boot/vmlinuz-$r" ] || die "/boot/vmlinuz-$r not readable"
-		extract_vmlinux "/boot/vmlinuz-$r" "$out" ||
-			die "no compressed ELF found inside /boot/vmlinuz-$r"
-	done
+	[ "${1:-}" = none ] && return 0
+	"$here/kernels.sh" fetch "$@"
 }
 
 main "$@"
