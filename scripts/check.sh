@@ -1,16 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: for each kernel (6.1, 6.12) build the module with W=1 (any
-# warning fails), build the selftests, then boot twice (normal and
-# swiotlb=force), insmod, run every selftest, rmmod and scan the kernel log.
+# make check: for each kernel (6.1, 6.12 and the newest Debian serves) build
+# the module with W=1 (any warning fails), build the selftests, then boot
+# each boot profile (normal and swiotlb=force), insmod, run every selftest,
+# rmmod and scan the kernel log.
 # Prints the KTAP of every run and, last, "N passed, N failed[, N skipped]".
 #
 # Environment:
-#   ZCBUF_CHECK_KERNELS   kernels to test (default "6.1 6.12"); an entry can
-#                         also be a built kernel tree (e.g. the debug kernel)
-#   ZCBUF_CHECK_BOOTS     kernel command lines, comma separated; "-" is a plain
-#                         boot (default "-,swiotlb=force")
+#   ZCBUF_CHECK_KERNELS   kernels to test (default "6.1 6.12 newest"); an entry
+#                         can also be a built kernel tree (e.g. the debug kernel)
+#   ZCBUF_CHECK_BOOTS     boot profiles, comma separated (default
+#                         "-,swiotlb=force"). A profile is
+#                         CMDLINE[|QEMU-ARGS[|TESTS]]: extra kernel command line
+#                         ("-" for none), extra QEMU arguments (e.g. devices)
+#                         and the tests to run in that boot (default: all, or
+#                         ZCBUF_CHECK_TESTS)
+#   ZCBUF_CHECK_TESTS     selftest programs to run (default: all of them)
 #   ZCBUF_CHECK_TIMEOUT   seconds per boot before the guest counts as hung
 #                         (default 900)
 #   ZCBUF_CHECK_MODULES   Debian kernel modules put in the guest for
@@ -22,8 +28,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cd "$top" || exit 1
 
-kernels=${ZCBUF_CHECK_KERNELS:-6.1 6.12}
+kernels=${ZCBUF_CHECK_KERNELS:-6.1 6.12 newest}
 IFS=, read -r -a boots <<<"${ZCBUF_CHECK_BOOTS:--,swiotlb=force}"
+tests=${ZCBUF_CHECK_TESTS:-}
 timeout_s=${ZCBUF_CHECK_TIMEOUT:-900}
 guest_modules=${ZCBUF_CHECK_MODULES-vivid vgem loop}
 out=build/check
@@ -32,7 +39,11 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 hdr() { printf '\n==== %s ====\n' "$*"; }
 
-"$here/setup.sh" || { echo "check: setup failed"; echo "0 passed, 1 failed"; exit 1; }
+kfetch=()
+for k in $kernels; do [ -d "$k" ] || kfetch+=("$k"); done
+[ ${#kfetch[@]} -gt 0 ] || kfetch=(none)
+"$here/setup.sh" "${kfetch[@]}" ||
+	{ echo "check: setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -51,8 +62,9 @@ timings+=("userland build: $(since "$t") s")
 
 # Both module builds first (in parallel: they do not share a directory), so
 # a build problem shows before any boot.
-# A kernel is 6.1, 6.12, a release in /boot, or a built kernel tree (a
-# directory: built with KDIR=, booted with qemu-run -k DIR).
+# A kernel is 6.1, 6.12, newest (or its major.minor), a release in the cache,
+# or a built kernel tree (a directory: built with KDIR=, booted with
+# qemu-run -k DIR).
 declare -A built mpid
 t=$(now)
 for k in $kernels; do
@@ -85,24 +97,34 @@ for k in $kernels; do
 	fi
 	rel=$("$here/kver.sh" "$k")
 	for b in "${boots[@]}"; do
+		IFS='|' read -r bcmd bqemu btests <<<"$b"
 		args=()
 		name=${k//\//_}
-		if [ "$b" != - ]; then
-			args=(-a "$b")
-			name="$name-${b//[^A-Za-z0-9_.=-]/_}"
+		label=
+		if [ -n "$bcmd" ] && [ "$bcmd" != - ]; then
+			args+=(-a "$bcmd")
+			name="$name-${bcmd//[^A-Za-z0-9_.=-]/_}"
+			label=" $bcmd"
 		fi
-		hdr "$rel${args[*]:+ ${b}}: selftests"
+		if [ -n "$bqemu" ]; then
+			args+=(-Q "$bqemu")
+			devs=$(grep -oE -- '-(device|machine) [^ ,]+' <<<"$bqemu" | awk '{ print $2 }' | tr '\n' '+')
+			name="$name-${devs%+}"
+			label="$label [qemu: $bqemu]"
+		fi
+		btests=${btests:-$tests}
+		hdr "$rel$label: selftests${btests:+ ($btests)}"
 		t=$(now)
 		"$here/qemu-run.sh" -q -k "$k" "${args[@]}" -t "$timeout_s" \
 			-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
 			-f "$ko:/zcbuf/zcbuf.ko" -f build/selftests:/zcbuf/selftests \
-			-- sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko 2>&1 |
+			-- sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko $btests 2>&1 |
 			tee "$out/$name.out"
 		qrc=${PIPESTATUS[0]}
 		# qemu-run's own figure excludes waiting for the QEMU lock.
 		g=$(grep -a '^qemu-run: .* after [0-9.]* s' "$out/$name.out" | tail -n 1 |
 			sed 's/.* after \([0-9.]*\) s.*/\1/')
-		timings+=("boot $rel${args[*]:+ $b}: guest ${g:-?} s, $(since "$t") s with build of the initramfs and lock wait (exit $qrc)")
+		timings+=("boot $rel$label: guest ${g:-?} s, $(since "$t") s with build of the initramfs and lock wait (exit $qrc)")
 		tot=$(grep -a '^# zcbuf-totals: ' "$out/$name.out" | tail -n 1)
 		if [ -n "$tot" ]; then
 			p=$(sed 's/.*pass:\([0-9]*\).*/\1/' <<<"$tot")
