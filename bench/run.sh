@@ -5,7 +5,7 @@
 # in QEMU guests under `-icount shift=0`, where guest time is an instruction
 # count: repeatable on a loaded host.
 #
-# Per kernel (default "6.12 6.1"): one boot that runs every row (memcpy,
+# Per kernel (default "6.12 6.1 newest", newest shown as its major.minor): one boot that runs every row (memcpy,
 # frame-size sweep, ring vs eventfd+ioctl, vivid, sync, TCP) and one short
 # swiotlb=force boot for the sync-cost rows under bouncing.  Every guest
 # runs on one CPU (maxcpus=1): with -icount the guest clock is the sum of
@@ -19,7 +19,7 @@
 #
 # usage: bench/run.sh [--report]   (--report: no boots, redo the table, plot
 #        and targets from the existing build/bench/bench.csv)
-# Environment: ZCBUF_BENCH_KERNELS (default "6.12 6.1"),
+# Environment: ZCBUF_BENCH_KERNELS (default "6.12 6.1 newest"),
 #              ZCBUF_BENCH_TIMEOUT (seconds per boot, default 600).
 set -euo pipefail
 
@@ -27,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cd "$top"
 
-kernels=${ZCBUF_BENCH_KERNELS:-6.12 6.1}
+kernels=${ZCBUF_BENCH_KERNELS:-6.12 6.1 newest}
 timeout_s=${ZCBUF_BENCH_TIMEOUT:-600}
 out=build/bench
 bin=$out/bin/zcbench
@@ -40,7 +40,13 @@ if [ $report_only = 1 ]; then
 	kernels=$(awk -F, 'NR > 1 && !s[$3]++ { printf "%s ", $3 }' "$out/bench.csv")
 	csv=$out/bench.csv
 else
-	scripts/setup.sh >/dev/null || { say "setup failed"; exit 1; }
+	# shellcheck disable=SC2086
+	scripts/setup.sh $kernels >/dev/null || { say "setup failed"; exit 1; }
+	# "newest" is named by its major.minor (7.3) in the table and plot.
+	kernels=$(for k in $kernels; do
+		case $k in newest) scripts/kver.sh newest | cut -d. -f1,2 ;; *) echo "$k" ;; esac
+	done | tr '\n' ' ')
+	kernels=${kernels% }
 	command -v gnuplot >/dev/null || say "gnuplot missing (apt-get install gnuplot-nox): no plot"
 
 	make --no-print-directory -s -C bench
@@ -160,7 +166,7 @@ if command -v gnuplot >/dev/null; then
 		printf "plot "
 		sep=
 		for k in $kernels; do
-			dt=1; [ "$k" = 6.1 ] && dt=2
+			case $k in 6.12) dt=1 ;; 6.1) dt=2 ;; *) dt=3 ;; esac
 			for m in zc read zc+touch read+touch ring; do
 				printf "%s'%s' using 1:2 with linespoints dt %d title '%s %s'" "$sep" \
 					"$out/plot-$k-${m//+/_}.dat" "$dt" "$m" "$k"

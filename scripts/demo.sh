@@ -17,7 +17,7 @@ kver=${ZCBUF_DEMO_KVER:-6.12}
 timeout_s=${ZCBUF_DEMO_TIMEOUT:-600}
 out=build/demo
 
-"$here/setup.sh"
+"$here/setup.sh" "$kver"
 rel=$("$here/kver.sh" "$kver")
 mkdir -p build
 echo "demo: building zcbuf for $rel"
