@@ -23,7 +23,8 @@
 #   vmlinuz      the kernel image; vmlinux its uncompressed ELF (PVH boot)
 #   make.args    extra kbuild variables this host's compiler needs (newest:
 #                headers made by a newer gcc than Debian 12's)
-#   packages     the package files it was made from (the stamp)
+#   packages     the package files it was made from (the stamp; checked
+#                against apt at most once a day)
 # and $CACHE/kernels/<alias> -> <release> for 6.1, 6.12, newest, <major.minor>.
 #
 # A kernel whose headers were built by a newer toolchain (glibc, gcc) gets
@@ -227,6 +228,14 @@ fetch() {
 	esac
 	local -n aptv=$aptv_name
 	local pkgs want p
+	# Asking apt costs seconds per kernel: once a day is enough to follow
+	# new uploads (ZCBUF_KERNELS_REFRESH=1 forces it).
+	if [ -L "$KC/$alias" ] && [ -z "${ZCBUF_KERNELS_REFRESH:-}" ] &&
+	   [ -s "$KC/$alias/vmlinux" ] &&
+	   [ -n "$(find "$KC/$alias/packages" -mmin -1440 2>/dev/null)" ]; then
+		readlink "$KC/$alias"
+		return 0
+	fi
 	pkgs=$(closure "$aptv_name" "${metas[@]}" | grep -vxF -e "${metas[0]}" -e "${metas[1]}" | sort)
 	[ -n "$pkgs" ] || die "$alias: no packages behind ${metas[*]}"
 	# The stamp: exact package names and versions.
@@ -239,6 +248,7 @@ fetch() {
 	local dir=$KC/$rel
 	if [ -r "$dir/packages" ] && [ "$(cat "$dir/packages")" = "$want" ] &&
 	   [ -s "$dir/vmlinux" ]; then
+		touch "$dir/packages"
 		link_aliases "$alias" "$rel"
 		echo "$rel"
 		return 0

@@ -86,13 +86,16 @@ install_pkgs() {
 # the kselftest headers, checkpatch and the debug kernel come from it.
 fetch_source() {
 	local ver have
+	# Ask apt at most once a day.
+	[ -r "$SRC_TAR" ] && [ -n "$(find "$CACHE/src/version" -mmin -1440 2>/dev/null)" ] &&
+		return 0
 	ver=$(apt-cache policy "$SRC_PKG" 2>/dev/null | awk '/Candidate:/ { print $2 }')
 	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
 		apt-get -q update >/dev/null || die "apt-get update failed"
 		ver=$(apt-cache policy "$SRC_PKG" | awk '/Candidate:/ { print $2 }')
 	fi
 	have=$(cat "$CACHE/src/version" 2>/dev/null || true)
-	[ -r "$SRC_TAR" ] && [ "$have" = "$ver" ] && return 0
+	[ -r "$SRC_TAR" ] && [ "$have" = "$ver" ] && { touch "$CACHE/src/version"; return 0; }
 	log "downloading $SRC_PKG $ver into $CACHE/src"
 	rm -rf "$CACHE/src" "$CACHE/src.tmp"
 	mkdir -p "$CACHE/src.tmp"
