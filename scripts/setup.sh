@@ -42,10 +42,11 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 log() { echo "setup: $*" >&2; }
 
 missing_pkgs() {
-	local p st
+	local installed p
+	installed=" $(dpkg-query -W -f='${Package}:${db:Status-Status} ' "${PKGS[@]}" 2>/dev/null |
+		tr ' ' '\n' | sed -n 's/:installed$//p' | tr '\n' ' ') "
 	for p in "${PKGS[@]}"; do
-		st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) || st=
-		[ "$st" = installed ] || echo "$p"
+		case $installed in *" $p "*) ;; *) echo "$p" ;; esac
 	done
 }
 
