@@ -13,6 +13,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "capture.h"
 
@@ -47,6 +49,7 @@ struct capture {
 	struct counters c;
 	uint64_t next_seq, next_pkt;
 	uint64_t pkt_gaps;
+	uint64_t last_ts;	/* -v: previous buffer's timestamp */
 	unsigned int reports;
 	bool stopping;
 	int fatal;		/* -errno that ended the run, 0 */
@@ -189,6 +192,29 @@ static void verify_rx(struct capture *cap, const struct zcbuf_dqbuf *dq,
 		       (unsigned long long)end);
 }
 
+/*
+ * -v: one line per dequeued buffer, as libcamera's cam prints them: the
+ * device's CLOCK_MONOTONIC timestamp in seconds, the rate since the
+ * previous buffer, sequence, bytes used, buffer index (and packets, flags).
+ */
+static void print_frame(struct capture *cap, const struct zcbuf_dqbuf *dq)
+{
+	char rate[32] = "";
+
+	if (cap->last_ts && dq->timestamp_ns > cap->last_ts)
+		snprintf(rate, sizeof(rate), " (%.2f fps)",
+			 1e9 / (double)(dq->timestamp_ns - cap->last_ts));
+	cap->last_ts = dq->timestamp_ns;
+	printf("%llu.%06llu%s seq: %06llu bytesused: %llu buffer: %u",
+	       (unsigned long long)(dq->timestamp_ns / 1000000000),
+	       (unsigned long long)(dq->timestamp_ns % 1000000000 / 1000),
+	       rate, (unsigned long long)dq->sequence,
+	       (unsigned long long)dq->bytesused, dq->index);
+	if (cap->cfg.personality == ZCBUF_DEV_NIC_RX)
+		printf(" packets: %u", dq->npackets);
+	printf("%s\n", dq->flags & ZCBUF_DQ_ERROR ? " error" : "");
+}
+
 static int handle_done(struct capture *cap, const struct zcbuf_dqbuf *dq)
 {
 	unsigned int slot = dq->index - cap->first;
@@ -205,6 +231,8 @@ static int handle_done(struct capture *cap, const struct zcbuf_dqbuf *dq)
 	s = &cap->slots[slot];
 	s->bytesused = 0;
 	cap->c.frames++;
+	if (cap->opt->verbose)
+		print_frame(cap, dq);
 
 	/* Sequence: starts at 0 on STREAMON, gaps are dropped frames. */
 	if (dq->sequence < cap->next_seq)
@@ -325,6 +353,24 @@ static int drain_done(struct capture *cap)
 	}
 }
 
+/* Why a device node did not open, and what to do about it. */
+static void open_error(const char *path, int err)
+{
+	fprintf(stderr, "zcbuf-capture: %s: %s\n", path, strerror(-err));
+	if (err == -ENOENT || err == -ENODEV || err == -ENXIO)
+		fprintf(stderr, "zcbuf-capture: is the zcbuf module loaded? "
+			"(sudo modprobe zcbuf; zcbuf-capture --list-devices "
+			"lists the nodes)\n");
+	else if (err == -EACCES || err == -EPERM)
+		fprintf(stderr, "zcbuf-capture: the udev rule 60-zcbuf.rules "
+			"(package zcbuf-dkms, or make install) gives zcbuf "
+			"devices to the group \"video\" (mode 0660) and to the "
+			"user logged in at the seat: install it (then sudo "
+			"udevadm trigger) and add yourself to the group (sudo "
+			"usermod -aG video $USER, then log in again), or run "
+			"as root\n");
+}
+
 static int setup_device(struct capture *cap)
 {
 	const struct options *opt = cap->opt;
@@ -342,9 +388,7 @@ static int setup_device(struct capture *cap)
 	}
 	cap->fd = zcbuf_open(opt->device_path, O_CLOEXEC);
 	if (cap->fd < 0) {
-		fprintf(stderr, "zcbuf-capture: %s: %s%s\n", opt->device_path,
-			strerror(-cap->fd), cap->fd == -ENOENT ?
-			" (is the zcbuf module loaded?)" : "");
+		open_error(opt->device_path, cap->fd);
 		return cap->fd;
 	}
 	ret = zcbuf_get_info(cap->fd, &info);
@@ -598,6 +642,94 @@ static int run(struct capture *cap)
 	return 0;
 }
 
+static void print_version(void)
+{
+	unsigned int lib = zcbuf_version();
+
+	printf("zcbuf-capture %s\n", ZCBUF_VERSION);
+	printf("libzcbuf %u.%u (built against %d.%d), zcbuf ABI %d.%d\n",
+	       lib >> 16, lib & 0xffff, LIBZCBUF_VERSION_MAJOR,
+	       LIBZCBUF_VERSION_MINOR, ZCBUF_API_VERSION_MAJOR,
+	       ZCBUF_API_VERSION_MINOR);
+}
+
+/*
+ * --list-devices: every zcbuf character device under /dev, with the ABI
+ * version and capabilities its module reports.
+ */
+static int list_devices(void)
+{
+	static const char *const caps[] = {
+		"contig", "import", "camera", "nic", "strict", "ring",
+	};
+	struct zcbuf_info info;
+	unsigned int bit;
+	struct stat st;
+	int listed = 0, fd, ret;
+	glob_t g;
+	size_t i;
+
+	if (glob("/dev/zcbuf*", 0, NULL, &g))
+		g.gl_pathc = 0;
+	for (i = 0; i < g.gl_pathc; i++) {
+		const char *path = g.gl_pathv[i];
+
+		if (stat(path, &st) || !S_ISCHR(st.st_mode))
+			continue;
+		fd = zcbuf_open(path, O_CLOEXEC);
+		if (fd < 0) {
+			open_error(path, fd);
+			continue;
+		}
+		ret = zcbuf_get_info(fd, &info);
+		zcbuf_close(fd);
+		if (ret) {
+			fprintf(stderr, "zcbuf-capture: %s: info: %s\n", path,
+				strerror(-ret));
+			continue;
+		}
+		printf("%s: zcbuf ABI %u.%u, capabilities", path,
+		       info.version >> 16, info.version & 0xffff);
+		for (bit = 0; bit < 32; bit++) {
+			if (!(info.caps & (1U << bit)))
+				continue;
+			if (bit < sizeof(caps) / sizeof(caps[0]))
+				printf(" %s", caps[bit]);
+			else
+				printf(" bit%u", bit);
+		}
+		printf("\n\tup to %u buffers of %llu KiB, %llu KiB a context\n",
+		       info.max_buffers,
+		       (unsigned long long)info.max_buffer_size >> 10,
+		       (unsigned long long)info.max_total_size >> 10);
+		listed++;
+	}
+	if (g.gl_pathc)
+		globfree(&g);
+	if (!listed) {
+		fprintf(stderr, "zcbuf-capture: no usable zcbuf device under "
+			"/dev%s\n", i ? "" : " (is the zcbuf module loaded? "
+			"sudo modprobe zcbuf)");
+		return CAPTURE_EXIT_SETUP;
+	}
+	return CAPTURE_EXIT_OK;
+}
+
+/*
+ * --stream-to -: frames go to the real standard output, every message
+ * to stderr (so printf() and friends need no second thought).
+ */
+static int claim_stdout(struct options *opt)
+{
+	opt->stdout_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (opt->stdout_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		fprintf(stderr, "zcbuf-capture: standard output: %s\n",
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa;
@@ -606,13 +738,22 @@ int main(int argc, char **argv)
 	struct options opt;
 	struct capture cap;
 	double elapsed, cpu, cpu_thread;
-	int ret, errors = 0, stats_ret;
+	int ret, errors = 0, stats_ret, status = CAPTURE_EXIT_FAILED;
 	unsigned int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ret = parse_options(argc, argv, &opt);
 	if (ret)
-		return ret > 0 ? 0 : 2;
+		return ret > 0 ? CAPTURE_EXIT_OK : CAPTURE_EXIT_USAGE;
+	if (opt.version) {
+		print_version();
+		return CAPTURE_EXIT_OK;
+	}
+	if (opt.list_devices)
+		return list_devices();
+	if (!strcmp(opt.output, "-") && !strcmp(opt.sink, "file") &&
+	    claim_stdout(&opt))
+		return CAPTURE_EXIT_SETUP;
 
 	memset(&cap, 0, sizeof(cap));
 	cap.opt = &opt;
@@ -627,8 +768,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = setup_device(&cap);
-	if (ret)
+	if (ret) {
+		status = CAPTURE_EXIT_SETUP;
 		goto out;
+	}
 	print_config(&cap);
 
 	memset(&sd, 0, sizeof(sd));
@@ -638,8 +781,10 @@ int main(int argc, char **argv)
 	sd.first = cap.first;
 	sd.nbuffers = cap.nbuf;
 	ret = cap.sink->open(&cap.sink_state, &sd, release_slot, &cap);
-	if (ret)
+	if (ret) {
+		status = CAPTURE_EXIT_SETUP;
 		goto out;
+	}
 
 	ret = run(&cap);
 	if (ret)
@@ -744,7 +889,7 @@ int main(int argc, char **argv)
 		errors++;
 	printf("zcbuf-capture: %s\n", errors ? "FAILED" : "OK: every frame "
 	       "verified");
-	ret = 0;
+	status = errors ? CAPTURE_EXIT_FAILED : CAPTURE_EXIT_OK;
 out:
 	if (cap.sink_state && cap.sink->close)
 		cap.sink->close(cap.sink_state);
@@ -757,5 +902,5 @@ out:
 		close(cap.efd);
 	if (cap.fd >= 0)
 		zcbuf_close(cap.fd);
-	return ret || errors ? 1 : 0;
+	return status;
 }

@@ -15,6 +15,22 @@
 
 #define MAX_BUFFERS	64
 
+#ifndef ZCBUF_VERSION
+#define ZCBUF_VERSION	"unknown"
+#endif
+
+/* Exit status (zcbuf-capture(1), --help). */
+enum {
+	CAPTURE_EXIT_OK = 0,		/* every frame verified (or: listed, printed) */
+	CAPTURE_EXIT_FAILED = 1,	/* a frame failed verification, or the stream
+				 * or the sink failed while running */
+	CAPTURE_EXIT_USAGE = 2,		/* bad command line */
+	CAPTURE_EXIT_SETUP = 3,		/* no usable device: missing node, no
+				 * permission, unsupported ABI or capability,
+				 * configuration or buffers refused, sink
+				 * output cannot be opened */
+};
+
 struct options {
 	unsigned int personality;	/* ZCBUF_DEV_CAMERA or ZCBUF_DEV_NIC_RX */
 	unsigned int width, height, pixelformat, fps;
@@ -30,11 +46,16 @@ struct options {
 	bool strict;			/* ZCBUF_CFG_STRICT */
 	bool quiet;			/* no live status line */
 	bool no_sync;			/* skip ZCBUF_IOC_SYNC (demonstration) */
+	bool verbose;			/* a line per dequeued buffer */
+	bool list_devices;		/* --list-devices, nothing else */
+	bool version;			/* --version, nothing else */
 	const char *device_path;
 	const char *sink;		/* none, file, png, tcp, unix */
 	/* file sink */
-	const char *output;
+	const char *output;		/* "-": standard output */
 	bool direct;
+	int stdout_fd;			/* the real stdout with --stream-to -
+					 * (text then goes to stderr); else -1 */
 	/* png sink */
 	unsigned int png_every;
 	const char *png_dir;

@@ -14,14 +14,25 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 "usage: %s [options]\n"
+"       %s --list-devices | --version | --help\n"
 "\n"
-"Stream frames from the zcbuf simulated device into mmapped DMA-buf buffers,\n"
-"verify every one (sequence, size, CRC-32 against the device's checksum) and\n"
-"hand it to a sink, without copying it.\n"
+"Stream frames from a zcbuf device into mmapped DMA-buf buffers, verify\n"
+"every one (sequence, size, CRC-32 against the device's checksum) and hand\n"
+"it to a sink, without copying it.\n"
+"\n"
+"General:\n"
+"  -d, --device NODE        device node (default " ZCBUF_DEFAULT_PATH "); --path NODE\n"
+"                           is the same\n"
+"  -l, --list-devices       list the zcbuf device nodes, their ABI version and\n"
+"                           capabilities, and exit\n"
+"  -v, --verbose            a line per buffer: sequence, timestamp, size (no\n"
+"                           live status line)\n"
+"      --version            print the version and exit\n"
+"  -h, --help               this text\n"
 "\n"
 "Device:\n"
-"  --device camera|nic-rx   personality (default camera)\n"
-"  --path PATH              device node (default " ZCBUF_DEFAULT_PATH ")\n"
+"  -p, --personality camera|nic-rx   what the device is (default camera);\n"
+"                           --device camera|nic-rx still means this\n"
 "  --width N --height N     camera frame size (default 640x480)\n"
 "  --format rgb24|yuyv      camera pixel format (default rgb24)\n"
 "  --fps N                  frames per second, 0 = as fast as possible (default 30)\n"
@@ -51,6 +62,8 @@ static void usage(FILE *f, const char *prog)
 "\n"
 "Sinks:\n"
 "  --sink none|file|png|tcp|unix (default none)\n"
+"  --stream-to FILE         raw frames to FILE, '-' for standard output (the\n"
+"                           file sink; with '-' all messages go to stderr)\n"
 "  file: --output FILE (default capture.raw), raw frames written straight\n"
 "        from the mapped buffer; --direct opens it O_DIRECT (each frame is\n"
 "        then padded to a multiple of 4096 bytes in the file)\n"
@@ -66,12 +79,20 @@ static void usage(FILE *f, const char *prog)
 "        maps it, syncs with DMA_BUF_IOCTL_SYNC and checks the CRC-32; the\n"
 "        buffer goes back to the device when the child has answered\n"
 "\n"
-"Exit status: 0 when every frame verified, 1 on any mismatch or error.\n",
-		prog, MAX_BUFFERS);
+"Exit status:\n"
+"  0  every frame verified (--list-devices: at least one device listed)\n"
+"  1  a frame failed verification, fewer frames than --frames arrived, or\n"
+"     the device, the stream or the sink failed while streaming\n"
+"  2  bad command line\n"
+"  3  no usable device: the node is missing (module not loaded) or not\n"
+"     accessible (permissions), the module's ABI or capabilities do not\n"
+"     fit, the device refused the configuration or the buffers, or the\n"
+"     sink's output could not be opened\n",
+		prog, prog, MAX_BUFFERS);
 }
 
 enum {
-	OPT_DEVICE = 256, OPT_PATH, OPT_WIDTH, OPT_HEIGHT, OPT_FORMAT, OPT_FPS,
+	OPT_PATH = 256, OPT_VERSION, OPT_STREAM_TO, OPT_WIDTH, OPT_HEIGHT, OPT_FORMAT, OPT_FPS,
 	OPT_PKT_MIN, OPT_PKT_MAX, OPT_PKT_RATE, OPT_PKTS_PER_BUFFER,
 	OPT_DROP, OPT_ERROR, OPT_JITTER, OPT_STALL_EVERY, OPT_STALL_MS,
 	OPT_SEED, OPT_BUFFERS, OPT_FRAMES, OPT_SECONDS, OPT_POLL, OPT_QUIET,
@@ -81,8 +102,13 @@ enum {
 
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
-	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "device", required_argument, NULL, 'd' },
 	{ "path", required_argument, NULL, OPT_PATH },
+	{ "list-devices", no_argument, NULL, 'l' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "personality", required_argument, NULL, 'p' },
+	{ "stream-to", required_argument, NULL, OPT_STREAM_TO },
 	{ "width", required_argument, NULL, OPT_WIDTH },
 	{ "height", required_argument, NULL, OPT_HEIGHT },
 	{ "format", required_argument, NULL, OPT_FORMAT },
@@ -131,6 +157,21 @@ static int parse_u64(const char *name, const char *s, uint64_t max,
 	return 0;
 }
 
+static int parse_personality(const char *name, const char *s,
+			     unsigned int *out)
+{
+	if (!strcmp(s, "camera")) {
+		*out = ZCBUF_DEV_CAMERA;
+	} else if (!strcmp(s, "nic-rx")) {
+		*out = ZCBUF_DEV_NIC_RX;
+	} else {
+		fprintf(stderr, "zcbuf-capture: --%s: camera or nic-rx, not "
+			"'%s'\n", name, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_u32(const char *name, const char *s, unsigned int *out)
 {
 	uint64_t v;
@@ -145,7 +186,7 @@ static int parse_u32(const char *name, const char *s, unsigned int *out)
 int parse_options(int argc, char **argv, struct options *opt)
 {
 	const char *prog = argv[0];
-	bool sink_given = false, png_given = false;
+	bool sink_given = false, png_given = false, stream_to = false;
 	char *end;
 	int c, idx;
 
@@ -166,8 +207,9 @@ int parse_options(int argc, char **argv, struct options *opt)
 	opt->output = "capture.raw";
 	opt->png_every = 30;
 	opt->png_dir = ".";
+	opt->stdout_fd = -1;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:hlp:v", longopts, &idx)) != -1) {
 		const char *name = c >= 256 ? longopts[idx].name : "";
 		int ret = 0;
 
@@ -175,16 +217,24 @@ int parse_options(int argc, char **argv, struct options *opt)
 		case 'h':
 			usage(stdout, prog);
 			return 1;
-		case OPT_DEVICE:
-			if (!strcmp(optarg, "camera")) {
-				opt->personality = ZCBUF_DEV_CAMERA;
-			} else if (!strcmp(optarg, "nic-rx")) {
-				opt->personality = ZCBUF_DEV_NIC_RX;
-			} else {
-				fprintf(stderr, "zcbuf-capture: --device: "
-					"camera or nic-rx, not '%s'\n", optarg);
-				return -EINVAL;
-			}
+		case 'd':
+			/* --device camera|nic-rx: the old spelling of -p. */
+			if (!strcmp(optarg, "camera") || !strcmp(optarg, "nic-rx"))
+				ret = parse_personality("device", optarg,
+							&opt->personality);
+			else
+				opt->device_path = optarg;
+			break;
+		case 'p':
+			ret = parse_personality("personality", optarg,
+						&opt->personality);
+			break;
+		case 'l': opt->list_devices = true; break;
+		case 'v': opt->verbose = true; break;
+		case OPT_VERSION: opt->version = true; break;
+		case OPT_STREAM_TO:
+			opt->output = optarg;
+			stream_to = true;
 			break;
 		case OPT_PATH: opt->device_path = optarg; break;
 		case OPT_WIDTH: ret = parse_u32(name, optarg, &opt->width); break;
@@ -278,6 +328,25 @@ int parse_options(int argc, char **argv, struct options *opt)
 			argv[optind]);
 		return -EINVAL;
 	}
+	if (opt->version || opt->list_devices)
+		return 0;
+	if (stream_to) {
+		if (sink_given && strcmp(opt->sink, "file")) {
+			fprintf(stderr, "zcbuf-capture: --stream-to writes "
+				"raw frames (the file sink), not --sink %s\n",
+				opt->sink);
+			return -EINVAL;
+		}
+		opt->sink = "file";
+		sink_given = true;
+	}
+	if (!strcmp(opt->output, "-") && opt->direct) {
+		fprintf(stderr, "zcbuf-capture: --direct needs a file, not "
+			"standard output\n");
+		return -EINVAL;
+	}
+	if (opt->verbose)
+		opt->quiet = true;
 	if (opt->strict && opt->use_ring) {
 		fprintf(stderr, "zcbuf-capture: --strict and --ring exclude "
 			"each other (the kernel never sees a ring dequeue)\n");

@@ -42,11 +42,17 @@ static int file_open(void **state, const struct stream_desc *sd,
 	s->path = opt->output;
 	if (opt->direct)
 		flags |= O_DIRECT;
-	s->fd = open(opt->output, flags, 0644);
+	if (!strcmp(opt->output, "-")) {
+		/* --stream-to -: the real stdout, kept aside by main(). */
+		s->path = "standard output";
+		s->fd = fcntl(opt->stdout_fd, F_DUPFD_CLOEXEC, 3);
+	} else {
+		s->fd = open(opt->output, flags, 0644);
+	}
 	if (s->fd < 0) {
 		int err = errno;
 
-		fprintf(stderr, "zcbuf-capture: %s: %s%s\n", opt->output,
+		fprintf(stderr, "zcbuf-capture: %s: %s%s\n", s->path,
 			strerror(err), opt->direct && err == EINVAL ?
 			" (this file system does not support O_DIRECT)" : "");
 		free(s);
