@@ -8,7 +8,8 @@
 #   - MAJOR.MINOR.PATCH is the module's MODULE_VERSION (kmod/Kbuild reads
 #     VERSION), the library's file name and pkg-config version
 #     (userlib/Makefile reads it), zcbuf-capture --version, the DKMS
-#     PACKAGE_VERSION (dkms.conf) and the Debian version (debian/changelog).
+#     PACKAGE_VERSION (dkms.conf), the Debian version (debian/changelog) and
+#     the manual pages' headers (man/).
 # A release that changes neither ABI nor library bumps PATCH.
 #
 #   scripts/version.sh check     every place agrees with VERSION, and dkms.conf
@@ -44,6 +45,10 @@ check() {
 	if [ -f debian/changelog ]; then
 		want debian/changelog version "$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' debian/changelog)" "$v"
 	fi
+	for f in man/*.[0-9]; do
+		[ -f "$f" ] || continue
+		want "$f" ".TH version" "$(sed -n 's/^\.TH .*"zcbuf \([^"]*\)".*/\1/p' "$f")" "$v"
+	done
 	grep -q "^LIBZCBUF_$major\.0 {" userlib/libzcbuf.map ||
 		{ echo "version: userlib/libzcbuf.map has no LIBZCBUF_$major.0 node" >&2; bad=1; }
 	# Every module kbuild makes is one DKMS installs, and no other.
@@ -69,12 +74,12 @@ set)
 		-e "s/^\(#define[[:space:]]\{1,\}LIBZCBUF_VERSION_MINOR[[:space:]]\{1,\}\)[0-9]\{1,\}/\1$minor/" \
 		userlib/include/zcbuf/libzcbuf.h
 	sed -i "s/^PACKAGE_VERSION=\".*\"/PACKAGE_VERSION=\"$v\"/" dkms.conf
+	sed -i "s/^\(\.TH .*\)\"zcbuf [^\"]*\"/\1\"zcbuf $v\"/" man/*.[0-9]
 	if [ -f debian/changelog ] && ! head -n 1 debian/changelog | grep -q "($v)"; then
-		if command -v dch >/dev/null; then
-			dch --newversion "$v" --distribution unstable "New upstream version $v."
-		else
-			echo "version: add a debian/changelog entry for $v (dch is in devscripts)" >&2
-		fi
+		maint=$(sed -n '0,/^ -- /s/^ -- \(.*>\)  .*/\1/p' debian/changelog)
+		{ printf 'zcbuf (%s) unstable; urgency=medium\n\n  * New upstream version %s.\n\n -- %s  %s\n\n' \
+			"$v" "$v" "$maint" "$(date -R)"; cat debian/changelog; } >debian/changelog.new
+		mv debian/changelog.new debian/changelog
 	fi
 	check ;;
 *) die "usage: version.sh check | set MAJOR.MINOR.PATCH" ;;
