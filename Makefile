@@ -17,6 +17,9 @@
 #                   rule, man pages (DESTDIR, PREFIX, BINDIR, LIBDIR,
 #                   INCLUDEDIR, MANDIR, UDEVRULESDIR; CPPFLAGS, CFLAGS and
 #                   LDFLAGS from the environment; -Werror only with CI=true)
+#   make deb        Debian packages zcbuf-dkms, libzcbuf1, libzcbuf-dev,
+#                   zcbuf-tools into build/deb, lintian-checked (installs
+#                   dpkg-dev, the build dependencies and lintian if missing)
 #   make check-version  VERSION agrees with the uapi, library and packaging
 #
 # The module is built out of tree (make -C $(KDIR) M=...) in
@@ -111,11 +114,16 @@ checkpatch:
 # app is built twice: linked against libzcbuf.so (build/apps/zcbuf-capture,
 # what make install ships) and static (build/apps/static/zcbuf-capture, for
 # the guest's busybox initramfs).
+# BUILDDIR moves the userland's output (debian/rules uses its own).
+BUILDDIR ?= $(CURDIR)/build
+USERLIB_O = O=$(BUILDDIR)/userlib
+APPS_O = O=$(BUILDDIR)/apps LIBZCBUF_DIR=$(BUILDDIR)/userlib
+
 userlib:
-	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib; fi
+	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib $(USERLIB_O); fi
 
 apps: userlib
-	@if [ -f apps/Makefile ]; then $(MAKE) -C apps all static; fi
+	@if [ -f apps/Makefile ]; then $(MAKE) -C apps all static $(APPS_O); fi
 
 # make install: what a distribution ships of the userland (the module goes
 # through DKMS: dkms.conf, or the zcbuf-dkms package).
@@ -133,11 +141,11 @@ install: install-lib install-apps install-udev install-man
 # udev reads /usr/lib/udev/rules.d (the distribution's) and /etc/udev/rules.d
 # (the administrator's), nothing under /usr/local.
 install-lib:
-	$(MAKE) -C userlib install $(INSTALL_VARS)
+	$(MAKE) -C userlib install $(INSTALL_VARS) $(USERLIB_O)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 install-apps: install-lib
-	$(MAKE) -C apps install $(INSTALL_VARS)
+	$(MAKE) -C apps install $(INSTALL_VARS) $(APPS_O)
 
 install-udev:
 	install -d $(DESTDIR)$(UDEVRULESDIR)
@@ -146,9 +154,12 @@ install-udev:
 install-man:
 	@if [ -f man/Makefile ]; then $(MAKE) -C man install MANDIR=$(MANDIR); fi
 
-.PHONY: check-version
+.PHONY: check-version deb
 check-version:
 	@scripts/version.sh check
+
+deb:
+	@scripts/deb.sh
 
 selftests: userlib
 	@[ -r $(ZCBUF_CACHE)/kselftest/kselftest_harness.h ] || scripts/setup.sh
