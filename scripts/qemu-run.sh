@@ -231,7 +231,8 @@ add_modules() {
 	[ -r "$moddir/modules.dep" ] || { say "no $moddir/modules.dep (kernel package missing?)"; exit 2; }
 	mkdir -p "$stage$gdir"
 	for f in modules.order modules.builtin modules.builtin.modinfo; do
-		[ -e "$moddir/$f" ] && cp "$moddir/$f" "$stage$gdir/"
+		# (empty when the packages lack them, as 7.x's do: depmod warns)
+		if [ -e "$moddir/$f" ]; then cp "$moddir/$f" "$stage$gdir/"; else : >"$stage$gdir/$f"; fi
 	done
 	for m in "${modules[@]}"; do
 		if ! modprobe ${modroot:+-d "$modroot"} -S "$rel" --show-depends "$m" >"$run/deps" 2>&1; then
