@@ -23,13 +23,13 @@ set -euo pipefail
 #   qemu-system-x86 busybox-static cpio kmod xz-utils zstd: the guests
 #   build-essential gcc-multilib: userland (and -m32 tests); sparse pahole:
 #     make sparse; libpng-dev: the capture app's PNG sink
-#   flex bison bc libelf-dev libssl-dev: building kernel host tools (the
-#     newest kernel's, rebuilt for this glibc) and the debug kernel
+#   flex bison bc libelf-dev libssl-dev python3: building kernel host tools
+#     (the newest kernel's, rebuilt for this glibc) and the debug kernel
 #   gnuplot-nox: make bench's plot; v4l-utils: v4l2-ctl for the V4L2 tests
 PKGS=(
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 	build-essential gcc-multilib sparse pahole libpng-dev
-	flex bison bc libelf-dev libssl-dev
+	flex bison bc libelf-dev libssl-dev python3
 	gnuplot-nox v4l-utils
 )
 
