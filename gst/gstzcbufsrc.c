@@ -90,6 +90,7 @@ struct _GstZcbufSrc
   GstZcbufPool *seq_pool;	/* the pool whose sequence next_seq follows */
   guint64 next_seq;		/* the device sequence expected next */
   guint64 offset_base;		/* buffer offset of sequence 0 of seq_pool */
+  GstClockTime last_pts;	/* of the last buffer pushed */
   guint64 frames;
   guint64 dropped;
 };
@@ -226,6 +227,7 @@ gst_zcbuf_src_start (GstBaseSrc * bsrc)
   src->seq_pool = NULL;
   src->next_seq = 0;
   src->offset_base = 0;
+  src->last_pts = GST_CLOCK_TIME_NONE;
   GST_OBJECT_LOCK (src);
   src->frames = 0;
   src->dropped = 0;
@@ -518,7 +520,16 @@ gst_zcbuf_src_create (GstPushSrc * psrc, GstBuffer ** buf)
     src->next_seq = 0;
     src->seq_pool = pool;
   }
+  /*
+   * A frame the device finished while the pipeline was PAUSED has a time
+   * before the running time went on: it is late, not earlier than the
+   * frames before it.
+   */
   pts = frame_pts (src, frame->timestamp_ns);
+  if (GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (src->last_pts)
+      && pts < src->last_pts)
+    pts = src->last_pts;
+  src->last_pts = pts;
   if (frame->sequence > src->next_seq) {
     lost = frame->sequence - src->next_seq;
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
