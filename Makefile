@@ -14,7 +14,7 @@
 #   make clean
 #   make modules [KDIR=...]  plain in-place kbuild build (kmod/zcbuf.ko), for DKMS
 #   make install    library, headers, pkg-config file, zcbuf-capture, udev
-#                   rule, man pages (DESTDIR, PREFIX, BINDIR, LIBDIR,
+#                   rule, man pages, GStreamer plugin (DESTDIR, PREFIX, BINDIR, LIBDIR,
 #                   INCLUDEDIR, MANDIR, UDEVRULESDIR; CPPFLAGS, CFLAGS and
 #                   LDFLAGS from the environment; -Werror only with CI=true)
 #   make deb        Debian packages zcbuf-dkms, libzcbuf1, libzcbuf-dev,
@@ -58,9 +58,9 @@ MODULE = $(MODSRC)/kmod/zcbuf.ko
 KBUILD = $(MAKE) -C $(KDIR) M=$(MODSRC) $(KARGS)
 
 .PHONY: all setup modsrc module module-strict modules modules-clean userlib \
-	apps selftests check demo sparse checkpatch clean
+	apps selftests gst check demo sparse checkpatch clean
 
-all: module userlib apps selftests
+all: module userlib apps selftests gst
 
 setup:
 	@scripts/setup.sh
@@ -135,8 +135,8 @@ MANDIR ?= $(PREFIX)/share/man
 UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
 INSTALL_VARS = PREFIX=$(PREFIX) BINDIR=$(BINDIR) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR)
 
-.PHONY: install install-lib install-apps install-udev install-man
-install: install-lib install-apps install-udev install-man
+.PHONY: install install-lib install-apps install-udev install-man install-gst
+install: install-lib install-apps install-udev install-man install-gst
 
 # udev reads /usr/lib/udev/rules.d (the distribution's) and /etc/udev/rules.d
 # (the administrator's), nothing under /usr/local.
@@ -146,6 +146,11 @@ install-lib:
 
 install-apps: install-lib
 	$(MAKE) -C apps install $(INSTALL_VARS) $(APPS_O)
+
+# The GStreamer plugin: into $(LIBDIR)/gstreamer-1.0 (GST_PLUGIN_PATH), or
+# GStreamer's own plugin directory with PREFIX=/usr; PLUGINDIR= overrides.
+install-gst:
+	$(MAKE) -C gst install $(INSTALL_VARS) $(if $(PLUGINDIR),PLUGINDIR=$(PLUGINDIR))
 
 install-udev:
 	install -d $(DESTDIR)$(UDEVRULESDIR)
@@ -160,6 +165,10 @@ check-version:
 
 deb:
 	@scripts/deb.sh
+
+# The GStreamer plugin (zcbufsrc) and its guest-side test helpers.
+gst: userlib
+	@$(MAKE) -C gst
 
 selftests: userlib
 	@[ -r $(ZCBUF_CACHE)/kselftest/kselftest_harness.h ] || scripts/setup.sh
@@ -187,3 +196,4 @@ clean:
 	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib clean; fi
 	@if [ -f apps/Makefile ]; then $(MAKE) -C apps clean; fi
 	@if [ -f selftests/Makefile ]; then $(MAKE) -C selftests clean; fi
+	@$(MAKE) -C gst clean
