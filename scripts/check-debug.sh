@@ -17,8 +17,9 @@
 # processes killed, leaks.
 #
 # Environment:
-#   ZCBUF_DEBUG_BOOTS     kernel command lines, comma separated; "-" is a
-#                         plain boot (default "-,swiotlb=force")
+#   ZCBUF_DEBUG_BOOTS     boot profiles, comma separated, each
+#                         CMDLINE[|QEMU-ARGS] as in make check ("-" is a
+#                         plain boot; default "-,swiotlb=force")
 #   ZCBUF_DEBUG_TIMEOUT   seconds per boot before the guest counts as hung
 #                         (default 2400)
 #   ZCBUF_DEBUG_FUZZ_OPS  operations of the long fuzz round (default 60000)
@@ -121,13 +122,20 @@ for m in $guest_modules; do mods+=(-m "$m"); done
 pass=0 fail=0 skip=0 calls=0 faults=0 killed=0 leaks=0
 problems=() unmeasured=()
 for b in "${boots[@]}"; do
+	IFS='|' read -r bcmd bqemu _ <<<"$b"
 	args=()
-	name=plain
-	if [ "$b" != - ]; then
-		args=(-a "$b")
-		name=${b//[^A-Za-z0-9_.=-]/_}
+	name=
+	if [ -n "$bcmd" ] && [ "$bcmd" != - ]; then
+		args+=(-a "$bcmd")
+		name=${bcmd//[^A-Za-z0-9_.=-]/_}
 	fi
-	hdr "$rel (debug)${args[*]:+ $b}: selftests, fuzz, kill storm, kmemleak"
+	if [ -n "$bqemu" ]; then
+		args+=(-Q "$bqemu")
+		devs=$(grep -oE -- '-(device|machine) [^ ,]+' <<<"$bqemu" | awk '{ print $2 }' | tr '\n' '+')
+		name="${name:+$name-}${devs%+}"
+	fi
+	name=${name:-plain}
+	hdr "$rel (debug) $b: selftests, fuzz, kill storm, kmemleak"
 	t=$(now)
 	"$here/qemu-run.sh" -q -k "$tree" "${args[@]}" -t "$timeout_s" \
 		-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
