@@ -22,8 +22,9 @@
 #                   dpkg-dev, the build dependencies and lintian if missing)
 #   make check-version  VERSION agrees with the uapi, library and packaging
 #
-# The module is built out of tree (make -C $(KDIR) M=...) in
-# build/<release>/src, a tree of symlinks to Kbuild, kmod/ and uapi/, so
+# The modules are built out of tree (make -C $(KDIR) M=...) in
+# build/<release>/src, a tree of symlinks to Kbuild, kmod/ (the core,
+# zcbuf.ko, and one folder per driver: sim/zcbuf_sim.ko, ...) and uapi/, so
 # builds for different kernels never overwrite each other's objects.
 
 SHELL := /bin/bash
@@ -54,7 +55,7 @@ endif
 
 BUILD := $(CURDIR)/build
 MODSRC = $(BUILD)/$(KREL)/src
-MODULE = $(MODSRC)/kmod/zcbuf.ko
+MODULE = $(MODSRC)/kmod/zcbuf.ko $(MODSRC)/kmod/sim/zcbuf_sim.ko
 KBUILD = $(MAKE) -C $(KDIR) M=$(MODSRC) $(KARGS)
 
 .PHONY: all setup modsrc module module-strict modules modules-clean userlib \
@@ -65,17 +66,20 @@ all: module userlib apps selftests gst
 setup:
 	@scripts/setup.sh
 
-# Symlink only sources, never objects someone built inside kmod/.
+# Symlink only sources, never objects someone built inside kmod/; the
+# core's files and each driver folder's (one level down).
 modsrc:
 	@test -n "$(KREL)" || { echo "no kernel release for KVER=$(KVER) KDIR=$(KDIR)" >&2; exit 1; }
 	@test -d $(KDIR) || { echo "$(KDIR): no kernel build tree (make setup, or KDIR=)" >&2; exit 1; }
 	@mkdir -p $(MODSRC)/kmod
-	@find $(MODSRC)/kmod -maxdepth 1 -type l -delete
+	@find $(MODSRC)/kmod -type l -delete
 	@ln -sfn $(CURDIR)/uapi $(MODSRC)/uapi
 	@ln -sf $(CURDIR)/Kbuild $(MODSRC)/Kbuild
 	@ln -sf $(CURDIR)/VERSION $(MODSRC)/VERSION
-	@for f in kmod/*.[chS] kmod/Kbuild kmod/Makefile; do \
-		[ ! -e "$$f" ] || ln -sf $(CURDIR)/$$f $(MODSRC)/kmod/; done
+	@for f in kmod/*.[chS] kmod/Kbuild kmod/Makefile \
+		  kmod/*/*.[chS] kmod/*/Kbuild kmod/*/Makefile; do \
+		[ ! -e "$$f" ] || { mkdir -p $(MODSRC)/$$(dirname $$f) && \
+			ln -sf $(CURDIR)/$$f $(MODSRC)/$$f; }; done
 
 module: modsrc
 	@$(KBUILD) W=1 modules 2>&1 | tee $(BUILD)/$(KREL)/module.log
@@ -108,7 +112,7 @@ CHECKPATCH = $(ZCBUF_CACHE)/checkpatch/checkpatch.pl
 checkpatch:
 	@[ -x $(CHECKPATCH) ] || scripts/setup.sh
 	@$(CHECKPATCH) --no-tree -f --strict --terse --show-types \
-		$(wildcard kmod/*.[ch] uapi/linux/*.h)
+		$(wildcard kmod/*.[ch] kmod/*/*.[ch] uapi/linux/*.h)
 
 # Userland. Each directory owns its Makefile; we only call it. The capture
 # app is built twice: linked against libzcbuf.so (build/apps/zcbuf-capture,

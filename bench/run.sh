@@ -56,6 +56,7 @@ else
 	echo "group,row,kernel,boot,bytes,frames,cpu_us,fps,ns_per_byte,note" >"$csv"
 
 	prep='insmod /zcbuf/zcbuf.ko || exit 1
+	insmod /zcbuf/zcbuf_sim.ko || exit 1
 	[ "$(nproc)" = 1 ] || { echo "bench: want 1 CPU online, have $(nproc)"; exit 1; }
 	echo "bench: $(nproc) CPU online, $(uname -r), $(cat /proc/cmdline)"'
 
@@ -78,7 +79,8 @@ else
 			t=$(date +%s)
 			say "$rel ($boot boot): $groups"
 			scripts/qemu-run.sh -q -i -k "$k" -t "$timeout_s" "${args[@]}" -o "$dir" \
-				-f "$ko:/zcbuf/zcbuf.ko" -f "$bin:/zcbuf/zcbench" -- \
+				-f "$ko:/zcbuf/zcbuf.ko" -f "${ko%/*}/sim/zcbuf_sim.ko:/zcbuf/zcbuf_sim.ko" \
+				-f "$bin:/zcbuf/zcbench" -- \
 				"$prep
 	$extra
 	./zcbench -k $k -b $boot -o /out/bench.csv $groups" >"$out/guest-$k-$boot.log" 2>&1 ||

@@ -25,7 +25,7 @@
 #include "zcbuf_ctx.h"
 #include "zcbuf_stats.h"
 
-struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops)
+struct zcbuf_ctx *zcbuf_ctx_create(void)
 {
 	struct zcbuf_ctx *ctx;
 
@@ -33,11 +33,30 @@ struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops)
 	if (!ctx)
 		return NULL;
 
+	kref_init(&ctx->kref);
 	mutex_init(&ctx->lock);
 	xa_init(&ctx->slots);
-	zcbuf_queue_init(&ctx->queue, ops);
+	zcbuf_queue_init(&ctx->queue);
 	atomic_long_inc(&zcbuf_counters.contexts);
 	return ctx;
+}
+
+void zcbuf_ctx_get(struct zcbuf_ctx *ctx)
+{
+	kref_get(&ctx->kref);
+}
+
+static void zcbuf_ctx_free(struct kref *kref)
+{
+	struct zcbuf_ctx *ctx = container_of(kref, struct zcbuf_ctx, kref);
+
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+}
+
+void zcbuf_ctx_put(struct zcbuf_ctx *ctx)
+{
+	kref_put(&ctx->kref, zcbuf_ctx_free);
 }
 
 /* The slot must be out of the table and not queued. */
@@ -58,9 +77,8 @@ void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
 	xa_for_each(&ctx->slots, index, slot)
 		zcbuf_slot_destroy(ctx, slot);
 	xa_destroy(&ctx->slots);
-	mutex_destroy(&ctx->lock);
-	kfree(ctx);
 	atomic_long_dec(&zcbuf_counters.contexts);
+	zcbuf_ctx_put(ctx);
 }
 
 /* Look up a slot; ctx->lock held.  Bad indices are EINVAL. */

@@ -6,12 +6,13 @@
 #define _ZCBUF_CTX_H
 
 #include <linux/dma-direction.h>
+#include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
-#include "zcbuf_backend.h"
+#include "zcbuf_device.h"
 #include "zcbuf_queue.h"
 
 struct dma_buf;
@@ -70,6 +71,9 @@ struct zcbuf_slot {
 
 /**
  * struct zcbuf_ctx - the state of one open /dev/zcbuf
+ * @kref: the file's reference, and one for each device unregistering
+ *	while the context is bound to it; the memory goes with the last
+ *	(zcbuf_ctx_put()), everything else when the file is closed
  * @lock: protects @slots (membership and every slot's @state), @next_index,
  *	@nr_slots and @total_size.  Taken inside mmap_lock (from ->mmap), so
  *	nothing that may fault on user memory runs under it.
@@ -80,6 +84,7 @@ struct zcbuf_slot {
  * @queue: the queue to the device (see its own locking rules)
  */
 struct zcbuf_ctx {
+	struct kref kref;
 	struct mutex lock;	/* see @lock above */
 	struct xarray slots;
 	u32 next_index;
@@ -109,7 +114,9 @@ struct zcbuf_pending {
 	u64 bytes;
 };
 
-struct zcbuf_ctx *zcbuf_ctx_create(const struct zcbuf_backend_ops *ops);
+struct zcbuf_ctx *zcbuf_ctx_create(void);
+void zcbuf_ctx_get(struct zcbuf_ctx *ctx);
+void zcbuf_ctx_put(struct zcbuf_ctx *ctx);
 void zcbuf_pending_finish(struct zcbuf_ctx *ctx, struct zcbuf_pending *p,
 			  bool publish);
 struct zcbuf_slot *zcbuf_slot_find(struct zcbuf_ctx *ctx, u32 index);

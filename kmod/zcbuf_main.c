@@ -5,7 +5,9 @@
  * This file is the module and the character device: /dev/zcbuf, its file
  * operations and the ioctl dispatcher.  Buffers are in zcbuf_buffer.c, the
  * per-open context and its buffer ioctls in zcbuf_ctx.c, the queue to the
- * device in zcbuf_queue.c and the simulated device in zcbuf_sim*.c.
+ * device in zcbuf_queue.c, the devices drivers register in
+ * zcbuf_registry.c (their API: zcbuf_device.h).  The drivers are modules
+ * of their own: sim/ (the simulated camera/NIC), edu/ (QEMU's edu device).
  *
  * The ABI is <linux/zcbuf.h> (uapi/ in the source tree).
  */
@@ -22,9 +24,9 @@
 
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
-#include "zcbuf_sim.h"
-#include "zcbuf_stats.h"
 #include "zcbuf_queue.h"
+#include "zcbuf_registry.h"
+#include "zcbuf_stats.h"
 
 static unsigned int max_buffers = 64;
 module_param(max_buffers, uint, 0444);
@@ -49,7 +51,7 @@ static int zcbuf_open(struct inode *inode, struct file *file)
 {
 	struct zcbuf_ctx *ctx;
 
-	ctx = zcbuf_ctx_create(&zcbuf_sim_ops);
+	ctx = zcbuf_ctx_create();
 	if (!ctx)
 		return -ENOMEM;
 	file->private_data = ctx;
@@ -86,7 +88,8 @@ static int zcbuf_ioctl_info(struct zcbuf_ctx *ctx, void *arg,
 	memset(info, 0, sizeof(*info));
 	info->version = ZCBUF_API_VERSION;
 	info->caps = ZCBUF_CAP_CONTIG | ZCBUF_CAP_IMPORT | ZCBUF_CAP_CAMERA |
-		     ZCBUF_CAP_NIC | ZCBUF_CAP_STRICT | ZCBUF_CAP_RING;
+		     ZCBUF_CAP_NIC | ZCBUF_CAP_STRICT | ZCBUF_CAP_RING |
+		     ZCBUF_CAP_DEVICES;
 	info->max_buffers = zcbuf_limits.max_buffers;
 	info->page_size = PAGE_SIZE;
 	info->max_buffer_size = zcbuf_limits.max_buffer_size;
@@ -94,6 +97,17 @@ static int zcbuf_ioctl_info(struct zcbuf_ctx *ctx, void *arg,
 	info->max_contig_size = min_t(u64, PAGE_SIZE << ZCBUF_MAX_ORDER,
 				      zcbuf_limits.max_buffer_size);
 	return 0;
+}
+
+static int zcbuf_ioctl_device_info(struct zcbuf_ctx *ctx, void *arg,
+				   struct zcbuf_pending *pending)
+{
+	struct zcbuf_device_desc *desc = arg;
+
+	/* Only @id and @flags are input: a listing loop reuses the struct. */
+	if (desc->flags)
+		return -EINVAL;
+	return zcbuf_registry_describe(desc);
 }
 
 /**
@@ -131,6 +145,7 @@ static const struct zcbuf_ioctl_desc zcbuf_ioctls[] = {
 	ZCBUF_IOCTL(ZCBUF_IOC_STATS, zcbuf_ioctl_stats),
 	ZCBUF_IOCTL(ZCBUF_IOC_RING_SETUP, zcbuf_ioctl_ring_setup),
 	ZCBUF_IOCTL(ZCBUF_IOC_RING_KICK, zcbuf_ioctl_ring_kick),
+	ZCBUF_IOCTL(ZCBUF_IOC_DEVICE_INFO, zcbuf_ioctl_device_info),
 };
 
 /* Large enough for the argument of any command. */
@@ -150,6 +165,7 @@ union zcbuf_ioctl_arg {
 	struct zcbuf_stats stats;
 	struct zcbuf_ring_setup ring_setup;
 	struct zcbuf_ring_kick ring_kick;
+	struct zcbuf_device_desc device_desc;
 };
 
 static long zcbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -225,7 +241,7 @@ static int __init zcbuf_init(void)
 	zcbuf_limits.max_buffer_size = max_buffer_size;
 	zcbuf_limits.max_total_size = max_total_size;
 
-	ret = zcbuf_sim_init();
+	ret = zcbuf_registry_init();
 	if (ret)
 		return ret;
 	zcbuf_debugfs_init();
@@ -233,12 +249,12 @@ static int __init zcbuf_init(void)
 	zcbuf_misc.mode = mode;
 	ret = misc_register(&zcbuf_misc);
 	if (ret)
-		goto exit_sim;
+		goto exit_registry;
 	return 0;
 
-exit_sim:
+exit_registry:
 	zcbuf_debugfs_exit();
-	zcbuf_sim_exit();
+	zcbuf_registry_exit();
 	return ret;
 }
 
@@ -246,7 +262,7 @@ static void __exit zcbuf_exit(void)
 {
 	misc_deregister(&zcbuf_misc);
 	zcbuf_debugfs_exit();
-	zcbuf_sim_exit();
+	zcbuf_registry_exit();
 }
 
 module_init(zcbuf_init);

@@ -34,6 +34,7 @@
 #include "zcbuf_ctx.h"
 #include "zcbuf_fence.h"
 #include "zcbuf_queue.h"
+#include "zcbuf_registry.h"
 #include "zcbuf_ring.h"
 #include "zcbuf_stats.h"
 
@@ -50,10 +51,15 @@ static struct zcbuf_slot *zcbuf_dbuf_slot(struct zcbuf_dev_buf *dbuf)
 	return container_of(dbuf, struct zcbuf_slot, dbuf);
 }
 
-void zcbuf_queue_init(struct zcbuf_queue *queue,
-		      const struct zcbuf_backend_ops *ops)
+/* The device's struct device, which maps and syncs its buffers. */
+static struct device *zcbuf_queue_dma_dev(struct zcbuf_queue *queue)
 {
-	queue->ops = ops;
+	return queue->zdev->info.dev;
+}
+
+void zcbuf_queue_init(struct zcbuf_queue *queue)
+{
+	INIT_LIST_HEAD(&queue->dev_node);
 	spin_lock_init(&queue->qlock);
 	INIT_LIST_HEAD(&queue->queued);
 	INIT_LIST_HEAD(&queue->done);
@@ -150,7 +156,7 @@ static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
 		return 0;
 	zcbuf_queue_detach_slot(slot);
 
-	attach = dma_buf_attach(slot->dmabuf, queue->ops->dev());
+	attach = dma_buf_attach(slot->dmabuf, zcbuf_queue_dma_dev(queue));
 	if (IS_ERR(attach))
 		return PTR_ERR(attach);
 
@@ -167,10 +173,10 @@ static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
 }
 
 /*
- * Return every queued, in-flight and done buffer to user space.  The device
- * is stopped; ctx->lock held.
+ * Return every queued, in-flight and done buffer to user space; their fences
+ * signal with @error.  The device is stopped; ctx->lock held.
  */
-static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx)
+static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx, int error)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_slot *slot;
@@ -192,7 +198,7 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx)
 	/* What the device never completed, it never will. */
 	xa_for_each(&ctx->slots, index, slot) {
 		if (slot->dbuf.fence) {
-			zcbuf_fence_signal(slot->dbuf.fence, -ECANCELED);
+			zcbuf_fence_signal(slot->dbuf.fence, error);
 			slot->dbuf.fence = NULL;
 		}
 	}
@@ -205,7 +211,7 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx)
 	wake_up_all(&queue->done_wq);
 }
 
-static void zcbuf_queue_stop(struct zcbuf_ctx *ctx)
+static void zcbuf_queue_stop(struct zcbuf_ctx *ctx, int error)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 
@@ -213,10 +219,63 @@ static void zcbuf_queue_stop(struct zcbuf_ctx *ctx)
 
 	if (queue->streaming) {
 		/* Synchronous: afterwards the device touches nothing. */
-		queue->ops->stop(queue);
+		queue->zdev->info.ops->stop(queue->zdev, queue);
 		WRITE_ONCE(queue->streaming, false);
+		atomic_dec(&queue->zdev->streams);
 	}
-	zcbuf_queue_return_all(ctx);
+	zcbuf_queue_return_all(ctx, error);
+}
+
+/*
+ * Unmap every buffer from the device and let go of it; stopped, nothing
+ * queued, ctx->lock held.  Buffers are mapped again at their next QBUF.
+ */
+static void zcbuf_queue_unbind(struct zcbuf_ctx *ctx)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_slot *slot;
+	unsigned long index;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (!queue->zdev)
+		return;
+	xa_for_each(&ctx->slots, index, slot)
+		zcbuf_queue_detach_slot(slot);
+	zcbuf_registry_unbind(queue);
+	queue->configured = false;
+}
+
+/**
+ * zcbuf_queue_device_gone() - the device is being unregistered
+ * @queue: a queue that was bound to it (its context held by the caller)
+ * @zdev: the device
+ *
+ * Stops the stream, returns every buffer to user space (fences signal
+ * -ENODEV), unmaps them from the device and unbinds; waiters and the
+ * eventfd are woken and see ENODEV until the next CONFIG.
+ */
+void zcbuf_queue_device_gone(struct zcbuf_queue *queue,
+			     struct zcbuf_device *zdev)
+{
+	struct zcbuf_ctx *ctx = container_of(queue, struct zcbuf_ctx, queue);
+
+	mutex_lock(&ctx->lock);
+	if (queue->zdev != zdev) {
+		mutex_unlock(&ctx->lock);
+		return;
+	}
+	zcbuf_queue_stop(ctx, -ENODEV);
+	zcbuf_queue_unbind(ctx);
+
+	spin_lock_irq(&queue->qlock);
+	WRITE_ONCE(queue->gone, true);
+	if (queue->eventfd)
+		zcbuf_eventfd_signal(queue->eventfd);
+	spin_unlock_irq(&queue->qlock);
+	mutex_unlock(&ctx->lock);
+
+	wake_up_all(&queue->done_wq);
 }
 
 /* On close or process death: stop, give back, forget the eventfd. */
@@ -225,7 +284,8 @@ void zcbuf_queue_release(struct zcbuf_ctx *ctx)
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 
 	mutex_lock(&ctx->lock);
-	zcbuf_queue_stop(ctx);
+	zcbuf_queue_stop(ctx, -ECANCELED);
+	zcbuf_queue_unbind(ctx);
 	mutex_unlock(&ctx->lock);
 
 	if (queue->eventfd)
@@ -266,15 +326,32 @@ int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
 			ret = -EINVAL;
 			goto unlock;
 		}
-		queue->configured = false;
+		zcbuf_queue_unbind(ctx);
+		queue->gone = false;
 		ret = 0;
 		goto unlock;
 	}
+	if (cfg->reserved0 || cfg->personality > ZCBUF_DEV_NIC_TX) {
+		ret = -EINVAL;
+		goto unlock;
+	}
 
-	ret = queue->ops->configure(cfg);
+	/*
+	 * The buffers are mapped for the device they were queued to; the
+	 * next QBUF maps them for this one.  Nothing is queued now.
+	 */
+	if (queue->zdev) {
+		struct zcbuf_slot *slot;
+		unsigned long index;
+
+		xa_for_each(&ctx->slots, index, slot)
+			zcbuf_queue_detach_slot(slot);
+	}
+	ret = zcbuf_registry_bind(queue, cfg);
 	if (ret)
 		goto unlock;
 
+	queue->gone = false;
 	queue->cfg = *cfg;
 	queue->dir = cfg->personality == ZCBUF_DEV_NIC_TX ?
 		      DMA_TO_DEVICE : DMA_FROM_DEVICE;
@@ -327,7 +404,7 @@ int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
 
 	mutex_lock(&ctx->lock);
 	if (!queue->configured) {
-		ret = -EINVAL;
+		ret = queue->gone ? -ENODEV : -EINVAL;
 		goto unlock;
 	}
 	if (queue->streaming) {
@@ -339,9 +416,11 @@ int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
 	memset(&queue->stats, 0, sizeof(queue->stats));
 	spin_unlock_irq(&queue->qlock);
 
-	ret = queue->ops->start(queue);
-	if (!ret)
+	ret = queue->zdev->info.ops->start(queue->zdev, queue);
+	if (!ret) {
 		WRITE_ONCE(queue->streaming, true);
+		atomic_inc(&queue->zdev->streams);
+	}
 unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -357,7 +436,7 @@ int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
 		return ret;
 
 	mutex_lock(&ctx->lock);
-	zcbuf_queue_stop(ctx);
+	zcbuf_queue_stop(ctx, -ECANCELED);
 	mutex_unlock(&ctx->lock);
 	return 0;
 }
@@ -421,7 +500,7 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 		zcbuf_buffer_revoke_cpu(slot->buf);
 	/* An import's CPU writes reach our mapping here (see complete()). */
 	if (!slot->buf && queue->dir == DMA_TO_DEVICE)
-		dma_sync_sgtable_for_device(queue->ops->dev(), slot->sgt,
+		dma_sync_sgtable_for_device(zcbuf_queue_dma_dev(queue), slot->sgt,
 					    slot->dir);
 
 	memset(dbuf, 0, sizeof(*dbuf));
@@ -487,8 +566,8 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 		return ret;
 	}
 
-	if (queue->streaming && queue->ops->buf_queued)
-		queue->ops->buf_queued(queue);
+	if (queue->streaming && queue->zdev->info.ops->buf_queued)
+		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
 	return 0;
 }
 
@@ -505,8 +584,10 @@ int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
 
 	mutex_lock(&ctx->lock);
 	slot = zcbuf_slot_find(ctx, req->index);
-	if (!queue->configured || !slot ||
-	    !zcbuf_queue_fits(queue, slot, req->bytesused))
+	if (queue->gone)
+		ret = -ENODEV;
+	else if (!queue->configured || !slot ||
+		 !zcbuf_queue_fits(queue, slot, req->bytesused))
 		ret = -EINVAL;
 	else
 		ret = zcbuf_queue_buf(ctx, slot, req->bytesused);
@@ -562,7 +643,7 @@ int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
 	slot = zcbuf_queue_dequeue(queue);
 	if (!slot) {
 		mutex_unlock(&ctx->lock);
-		return -EAGAIN;
+		return queue->gone ? -ENODEV : -EAGAIN;
 	}
 	dbuf = &slot->dbuf;
 	memset(req, 0, sizeof(*req));
@@ -602,6 +683,8 @@ __poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
 	spin_lock_irq(&queue->qlock);
 	if (queue->ring ? zcbuf_ring_cq_ready(queue->ring) : queue->nr_done)
 		mask |= EPOLLIN | EPOLLRDNORM;
+	if (queue->gone)
+		mask |= EPOLLERR | EPOLLHUP;
 	spin_unlock_irq(&queue->qlock);
 	return mask;
 }
@@ -676,7 +759,7 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 			break;
 		if (!queue->streaming) {
 			mutex_unlock(&ctx->lock);
-			return -EPIPE;
+			return queue->gone ? -ENODEV : -EPIPE;
 		}
 		mutex_unlock(&ctx->lock);
 
@@ -725,16 +808,19 @@ const struct zcbuf_config *zcbuf_queue_config(struct zcbuf_queue *queue)
 {
 	return &queue->cfg;
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_config, ZCBUF_NS(ZCBUF));
 
 void *zcbuf_queue_get_drvdata(struct zcbuf_queue *queue)
 {
 	return queue->drvdata;
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_get_drvdata, ZCBUF_NS(ZCBUF));
 
 void zcbuf_queue_set_drvdata(struct zcbuf_queue *queue, void *data)
 {
 	queue->drvdata = data;
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_set_drvdata, ZCBUF_NS(ZCBUF));
 
 bool zcbuf_queue_has_queued(struct zcbuf_queue *queue)
 {
@@ -746,6 +832,7 @@ bool zcbuf_queue_has_queued(struct zcbuf_queue *queue)
 	spin_unlock_irqrestore(&queue->qlock, flags);
 	return ret;
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_has_queued, ZCBUF_NS(ZCBUF));
 
 /**
  * zcbuf_queue_take() - the device takes the oldest queued buffer
@@ -769,6 +856,7 @@ struct zcbuf_dev_buf *zcbuf_queue_take(struct zcbuf_queue *queue)
 	spin_unlock_irqrestore(&queue->qlock, flags);
 	return dbuf;
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_take, ZCBUF_NS(ZCBUF));
 
 /* Post a completion to the CQ; qlock held.  Whether to signal the eventfd. */
 static bool zcbuf_queue_post(struct zcbuf_queue *queue,
@@ -810,7 +898,7 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 	 * an importing driver does.  Our own buffers are synced by user space.
 	 */
 	if (!slot->buf && dbuf->sgt && queue->dir == DMA_FROM_DEVICE)
-		dma_sync_sgtable_for_cpu(queue->ops->dev(), dbuf->sgt,
+		dma_sync_sgtable_for_cpu(zcbuf_queue_dma_dev(queue), dbuf->sgt,
 					 slot->dir);
 
 	/* Importers waiting on the reservation object first, then the rest. */
@@ -831,11 +919,14 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 	if (dbuf->flags & ZCBUF_DQ_ERROR) {
 		queue->stats.errors++;
 		atomic64_inc(&zcbuf_counters.errors);
+		atomic64_inc(&queue->zdev->errors);
 	} else {
 		queue->stats.frames++;
 		queue->stats.bytes += dbuf->bytesused;
 		atomic64_inc(&zcbuf_counters.frames);
 		atomic64_add(dbuf->bytesused, &zcbuf_counters.frame_bytes);
+		atomic64_inc(&queue->zdev->frames);
+		atomic64_add(dbuf->bytesused, &queue->zdev->bytes);
 	}
 	trace_zcbuf_complete(dbuf->index, dbuf->sequence, dbuf->bytesused,
 			     dbuf->flags);
@@ -845,6 +936,7 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 
 	wake_up_all(&queue->done_wq);
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_complete, ZCBUF_NS(ZCBUF));
 
 /**
  * zcbuf_queue_drop() - the device lost a frame
@@ -865,8 +957,10 @@ void zcbuf_queue_drop(struct zcbuf_queue *queue,
 		atomic64_inc(&zcbuf_counters.drops_injected);
 	}
 	spin_unlock_irqrestore(&queue->qlock, flags);
+	atomic64_inc(&queue->zdev->drops);
 	trace_zcbuf_drop(reason);
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_drop, ZCBUF_NS(ZCBUF));
 
 /* Check an SQ entry and claim its buffer; qlock held, under RCU. */
 static struct zcbuf_slot *zcbuf_queue_claim_sqe(struct zcbuf_queue *queue,
@@ -944,6 +1038,7 @@ void zcbuf_queue_refill(struct zcbuf_queue *queue)
 		}
 	}
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_refill, ZCBUF_NS(ZCBUF));
 
 /**
  * zcbuf_queue_has_work() - whether the device has a buffer to work on
@@ -970,6 +1065,7 @@ bool zcbuf_queue_has_work(struct zcbuf_queue *queue)
 	zcbuf_ring_sq_set_need_wakeup(ring, false);
 	return true;
 }
+EXPORT_SYMBOL_NS_GPL(zcbuf_queue_has_work, ZCBUF_NS(ZCBUF));
 
 int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
 			   struct zcbuf_pending *pending)
@@ -1033,8 +1129,8 @@ int zcbuf_ioctl_ring_kick(struct zcbuf_ctx *ctx, void *arg,
 	mutex_lock(&ctx->lock);
 	if (!queue->ring)
 		ret = -EINVAL;
-	else if (queue->streaming && queue->ops->buf_queued)
-		queue->ops->buf_queued(queue);
+	else if (queue->streaming && queue->zdev->info.ops->buf_queued)
+		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
 	mutex_unlock(&ctx->lock);
 	return ret;
 }

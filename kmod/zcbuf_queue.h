@@ -15,7 +15,7 @@
 
 #include <linux/zcbuf.h>
 
-#include "zcbuf_backend.h"
+#include "zcbuf_device.h"
 
 struct eventfd_ctx;
 struct file;
@@ -36,10 +36,13 @@ struct vm_area_struct;
 
 /**
  * struct zcbuf_queue - the queue of one context
- * @ops: the device
+ * @zdev: the device, while bound to one (zcbuf_registry.c: it changes under
+ *	the context's lock and zcbuf_devices_lock both)
+ * @dev_node: entry in @zdev's list of queues (under zcbuf_devices_lock)
  * @cfg: the configuration, valid if @configured
  * @dir: DMA direction of the device's mappings for @cfg
  * @configured: ZCBUF_IOC_CONFIG chose a device
+ * @gone: the device went away under the context; cleared by CONFIG
  * @streaming: between STREAMON and STREAMOFF
  * @drvdata: the device's per-queue state, between start and stop
  * @fence_context: the fence timeline of this queue
@@ -64,10 +67,12 @@ struct vm_area_struct;
  * @done_wq: poll() and read() wait here for a completion
  */
 struct zcbuf_queue {
-	const struct zcbuf_backend_ops *ops;
+	struct zcbuf_device *zdev;
+	struct list_head dev_node;
 	struct zcbuf_config cfg;
 	enum dma_data_direction dir;
 	bool configured;
+	bool gone;
 	bool streaming;
 	void *drvdata;
 	u64 fence_context;
@@ -84,8 +89,9 @@ struct zcbuf_queue {
 	wait_queue_head_t done_wq;
 };
 
-void zcbuf_queue_init(struct zcbuf_queue *queue,
-		      const struct zcbuf_backend_ops *ops);
+void zcbuf_queue_init(struct zcbuf_queue *queue);
+void zcbuf_queue_device_gone(struct zcbuf_queue *queue,
+			     struct zcbuf_device *zdev);
 void zcbuf_queue_release(struct zcbuf_ctx *ctx);
 void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
 u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);

@@ -73,8 +73,9 @@ hdr "module W=1 against $tree"
 make --no-print-directory KDIR="$tree" module-strict >"$out/module.log" 2>&1 ||
 	{ cat "$out/module.log"; fail_early "module build against the debug tree failed"; }
 grep -vE '^make\[[0-9]+\]: (Entering|Leaving)' "$out/module.log"
-ko=$(sed -n 's/^module: \(.*\.ko\).*/\1/p' "$out/module.log" | tail -n 1)
+ko=$(sed -n 's/^module: \([^ ]*\.ko\).*/\1/p' "$out/module.log" | tail -n 1)
 [ -f "$ko" ] || fail_early "no zcbuf.ko after the build (see $out/module.log)"
+simko=${ko%/*}/sim/zcbuf_sim.ko
 timings+=("builds: $(since "$t") s")
 
 # What runs in the guest, after run_guest.sh.
@@ -84,12 +85,14 @@ cat >"$out/guest-extra.sh" <<EOF
 cd /zcbuf/selftests || exit 1
 fail=0
 insmod /zcbuf/zcbuf.ko || exit 1
+insmod /zcbuf/zcbuf_sim.ko || exit 1
 echo "# check-debug: zcbuf_fuzz -s $seed -n $fuzz_ops"
 echo "zcbuf-selftest: start long-fuzz" >/dev/kmsg
 ./zcbuf_fuzz -s $seed -n $fuzz_ops -t 4 -c 3 || fail=1
 echo "zcbuf-selftest: end long-fuzz" >/dev/kmsg
 echo "# check-debug: zcbuf_stress -s $seed $stress_opts"
 ./zcbuf_stress -s $seed $stress_opts || fail=1
+rmmod zcbuf_sim || fail=1
 rmmod zcbuf || fail=1
 # Two scans: a fresh leak is only reported by the second.
 echo scan >/sys/kernel/debug/kmemleak
@@ -112,7 +115,7 @@ else
 	echo "# kmemleak is not available in this kernel"; exit 1
 fi
 rc=0
-sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko '"$tests"' || rc=1
+sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko -d /zcbuf/zcbuf_sim.ko '"$tests"' || rc=1
 sh /zcbuf/guest-extra.sh || rc=1
 exit $rc'
 
@@ -139,7 +142,8 @@ for b in "${boots[@]}"; do
 	t=$(now)
 	"$here/qemu-run.sh" -q -k "$tree" "${args[@]}" -t "$timeout_s" \
 		-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
-		-f "$ko:/zcbuf/zcbuf.ko" -f build/selftests:/zcbuf/selftests \
+		-f "$ko:/zcbuf/zcbuf.ko" -f "$simko:/zcbuf/zcbuf_sim.ko" \
+		-f build/selftests:/zcbuf/selftests \
 		-f "$out/guest-extra.sh:/zcbuf/guest-extra.sh" \
 		-- "$guest_cmd" 2>&1 | tee "$out/$name.out"
 	qrc=${PIPESTATUS[0]}

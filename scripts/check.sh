@@ -95,6 +95,8 @@ for k in $kernels; do
 	else
 		ko="build/$("$here/kver.sh" "$k")/src/kmod/zcbuf.ko"
 	fi
+	ko=${ko%% *}
+	simko=${ko%/*}/sim/zcbuf_sim.ko
 	rel=$("$here/kver.sh" "$k")
 	for b in "${boots[@]}"; do
 		IFS='|' read -r bcmd bqemu btests <<<"$b"
@@ -117,8 +119,10 @@ for k in $kernels; do
 		t=$(now)
 		"$here/qemu-run.sh" -q -k "$k" "${args[@]}" -t "$timeout_s" \
 			-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
-			-f "$ko:/zcbuf/zcbuf.ko" -f build/selftests:/zcbuf/selftests \
-			-- sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko $btests 2>&1 |
+			-f "$ko:/zcbuf/zcbuf.ko" -f "$simko:/zcbuf/zcbuf_sim.ko" \
+			-f build/selftests:/zcbuf/selftests \
+			-- sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko \
+			-d /zcbuf/zcbuf_sim.ko $btests 2>&1 |
 			tee "$out/$name.out"
 		qrc=${PIPESTATUS[0]}
 		# qemu-run's own figure excludes waiting for the QEMU lock.

@@ -24,16 +24,19 @@ echo "demo: building zcbuf for $rel"
 make --no-print-directory KVER="$kver" module userlib apps >build/demo-build.log 2>&1 ||
 	{ cat build/demo-build.log; echo "demo: build failed" >&2; exit 1; }
 
-files=(-f "build/$rel/src/kmod/zcbuf.ko:/zcbuf/zcbuf.ko")
+files=(-f "build/$rel/src/kmod/zcbuf.ko:/zcbuf/zcbuf.ko"
+	-f "build/$rel/src/kmod/sim/zcbuf_sim.ko:/zcbuf/zcbuf_sim.ko")
 # The static build: the guest has no libzcbuf.so, libpng or zlib.
 app=build/apps/static/zcbuf-capture
 [ -x "$app" ] || app=
 
 # The guest side, run by busybox sh in /zcbuf.
 guest='set -e -o pipefail
-echo "== insmod zcbuf.ko"
+echo "== insmod zcbuf.ko zcbuf_sim.ko"
 insmod /zcbuf/zcbuf.ko
+insmod /zcbuf/zcbuf_sim.ko
 ls -l /dev/zcbuf
+ls /sys/class/zcbuf
 echo "== lsmod"
 lsmod
 '
@@ -49,7 +52,8 @@ grep . /sys/module/zcbuf/parameters/* 2>/dev/null || true
 cat /sys/class/misc/zcbuf/dev
 '
 fi
-guest+='echo "== rmmod zcbuf"
+guest+='echo "== rmmod zcbuf_sim zcbuf"
+rmmod zcbuf_sim
 rmmod zcbuf
 dmesg | grep -i zcbuf >/out/dmesg-zcbuf.txt || true
 '

@@ -703,7 +703,7 @@ TEST_F(stream, config_errors)
 	cfg.flags = 0x80;
 	ASSERT_EQ(-EINVAL, zcbuf_configure(self->fd, &cfg));
 	cfg = self->cfg;
-	cfg.reserved[3] = 1;
+	cfg.reserved[2] = 1;
 	ASSERT_EQ(-EINVAL, zcbuf_configure(self->fd, &cfg));
 	ASSERT_EQ(-EINVAL, zcbuf_configure(self->fd, NULL));
 	/* YUYV: two bytes a pixel. */

@@ -3,10 +3,13 @@
 #
 # Runs inside the QEMU guest (busybox sh), from the directory holding the
 # test binaries, settings and this script:
-#   insmod zcbuf.ko, run every test program, rmmod zcbuf, report.
+#   insmod zcbuf.ko and the device drivers, run every test program, rmmod
+#   the drivers and zcbuf, report.
 #
-# usage: run_guest.sh [-m path/to/zcbuf.ko] [TEST...]   (default: the
-#        programs in kselftest-list.txt, else every executable here but this)
+# usage: run_guest.sh [-m path/to/zcbuf.ko] [-d path/to/driver.ko]... [TEST...]
+#        (default tests: the programs in kselftest-list.txt, else every
+#        executable here but this; default drivers: zcbuf_sim.ko beside
+#        zcbuf.ko, if there is one)
 #
 # Output follows the kselftest runner: a top-level KTAP with one line per
 # program, the program's own KTAP indented with "# ". After each program one
@@ -19,15 +22,29 @@
 
 dir=$(cd "$(dirname "$0")" && pwd)
 module=
-while getopts "m:" opt; do
+drivers=
+while getopts "m:d:" opt; do
 	case $opt in
 	m) module=$OPTARG ;;
-	*) echo "usage: $0 [-m zcbuf.ko] [TEST...]" >&2; exit 2 ;;
+	d) drivers="$drivers $OPTARG" ;;
+	*) echo "usage: $0 [-m zcbuf.ko] [-d driver.ko]... [TEST...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ -n "$module" ] || for m in "$dir/zcbuf.ko" "$dir/../zcbuf.ko" /zcbuf/zcbuf.ko; do
 	[ -e "$m" ] && { module=$m; break; }
+done
+if [ -z "$drivers" ] && [ -n "$module" ] && [ -e "${module%/*}/zcbuf_sim.ko" ]; then
+	drivers=${module%/*}/zcbuf_sim.ko
+fi
+# Tests that unload a driver load it again from here.
+ZCBUF_DRIVERS=$(echo $drivers)
+export ZCBUF_DRIVERS
+# Module names (as in /proc/modules) of the drivers, last loaded first.
+drvnames=
+for d in $drivers; do
+	m=${d##*/}
+	drvnames="${m%.ko} $drvnames"
 done
 
 BAD_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|general protection|soft lockup|blocked for more than'
@@ -70,6 +87,15 @@ else
 	echo "not ok $n selftests: zcbuf: insmod"
 	tf=$((tf + 1))
 fi
+# The drivers register their devices with the core: after it, in order.
+for d in $drivers; do
+	if out=$(insmod "$d" 2>&1); then
+		echo "# insmod $d: $(ls /sys/class/zcbuf 2>/dev/null | tr '\n' ' ')"
+	else
+		echo "# insmod $d failed: $out"
+		tf=$((tf + 1))
+	fi
+done
 
 for t in "$@"; do
 	n=$((n + 1))
@@ -129,9 +155,17 @@ for t in "$@"; do
 	tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + s))
 done
 
-# last: unload, which must succeed once every test has closed its fds
+# last: unload the drivers, then the core, which must succeed once every
+# test has closed its fds
 n=$((n + 1))
 kmsg "zcbuf-selftest: start rmmod"
+for m in $drvnames; do
+	grep -q "^$m " /proc/modules || continue
+	if ! out=$(rmmod "$m" 2>&1); then
+		echo "# rmmod $m failed: $out"
+		tf=$((tf + 1))
+	fi
+done
 if [ -z "$module" ] || ! grep -q '^zcbuf ' /proc/modules; then
 	echo "not ok $n selftests: zcbuf: rmmod # module not loaded"
 	tf=$((tf + 1))

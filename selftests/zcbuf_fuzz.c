@@ -462,7 +462,9 @@ static void fill_arg(struct thr *t, int c, unsigned long cmd, void *arg)
 		if (chance(t, 5))
 			cfg->frame_size = rnd_u32(t);
 		if (chance(t, 3))
-			cfg->reserved[rnd(t, 4)] = rnd_u64(t);
+			cfg->reserved[rnd(t, 3)] = rnd_u64(t);
+		if (chance(t, 5))	/* mostly no such device */
+			cfg->device = rnd(t, 4);
 		if (chance(t, 5))	/* one field out of range */
 			((uint32_t *)arg)[rnd(t, 16)] = rnd_u32(t);
 		break;

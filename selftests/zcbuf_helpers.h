@@ -13,10 +13,14 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <linux/zcbuf.h>
 
@@ -100,6 +104,99 @@ static inline int zc_sync(int fd, uint32_t index, uint32_t flags,
 	};
 
 	return zc_ioctl(fd, ZCBUF_IOC_SYNC, &req);
+}
+
+/* ZCBUF_IOC_DEVICE_INFO: the device with the smallest id >= @id. */
+static inline int zc_device_info(int fd, uint32_t id,
+				 struct zcbuf_device_desc *desc)
+{
+	memset(desc, 0, sizeof(*desc));
+	desc->id = id;
+	return zc_ioctl(fd, ZCBUF_IOC_DEVICE_INFO, desc);
+}
+
+/* The id of the device called @name, or -errno (-ENODEV: none). */
+static inline int zc_device_find(int fd, const char *name)
+{
+	struct zcbuf_device_desc d;
+	uint32_t id = 0;
+	int ret;
+
+	while (!(ret = zc_device_info(fd, id, &d))) {
+		if (!strcmp(d.name, name))
+			return (int)d.id;
+		id = d.id + 1;
+	}
+	return ret;
+}
+
+/* ---- zcbuf's device drivers, as modules ---- */
+
+/*
+ * The runner loads the device drivers after zcbuf.ko and names their .ko
+ * files in $ZCBUF_DRIVERS (space separated), so that tests which take a
+ * device away (rmmod) can bring it back.
+ */
+static inline const char *zc_drivers(void)
+{
+	const char *d = getenv("ZCBUF_DRIVERS");
+
+	return d && *d ? d : NULL;
+}
+
+/* The .ko of driver @name (e.g. "zcbuf_sim") from $ZCBUF_DRIVERS, or NULL. */
+static inline bool zc_driver_path(const char *name, char *path, size_t len)
+{
+	const char *d = zc_drivers();
+	char ko[128];
+	size_t n;
+
+	snprintf(ko, sizeof(ko), "%s.ko", name);
+	n = strlen(ko);
+	while (d && *d) {
+		const char *end = strchr(d, ' ');
+		size_t l = end ? (size_t)(end - d) : strlen(d);
+
+		if (l >= n && l < len && !strncmp(d + l - n, ko, n) &&
+		    (l == n || d[l - n - 1] == '/')) {
+			memcpy(path, d, l);
+			path[l] = 0;
+			return true;
+		}
+		d = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* delete_module(): 0 or -errno (EWOULDBLOCK while in use). */
+static inline int zc_module_unload(const char *name)
+{
+	return syscall(__NR_delete_module, name, O_NONBLOCK) ? -errno : 0;
+}
+
+/* finit_module() of driver @name with @params: 0 or -errno. */
+static inline int zc_module_load(const char *name, const char *params)
+{
+	char path[256];
+	int fd, ret;
+
+	if (!zc_driver_path(name, path, sizeof(path)))
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, params ? params : "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Whether module @name is loaded. */
+static inline bool zc_module_loaded(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+	return !access(path, F_OK);
 }
 
 /* mmap() returning the address, or NULL with errno set. */

@@ -921,7 +921,8 @@ BAD(cam, huge_personality, cfg->personality = 0x80000001)
 BAD(cam, unknown_flag, cfg->flags = 1U << 1)
 BAD(cam, high_flag, cfg->flags = 1U << 31)
 BAD(cam, reserved0, cfg->reserved[0] = 1)
-BAD(cam, reserved3, cfg->reserved[3] = 1ULL << 63)
+BAD(cam, reserved2, cfg->reserved[2] = 1ULL << 63)
+BAD(cam, reserved_pad, cfg->reserved0 = 1)
 BAD(cam, frame_size_in, cfg->frame_size = 64 * 48 * 3)
 BAD(cam, cam_pkt_min, cfg->pkt_min = 64)
 BAD(cam, cam_pkt_max, cfg->pkt_max = 1500)
@@ -963,7 +964,8 @@ static const struct bad_config bad_configs[] = {
 	BAD_ENTRY(cam, unknown_format), BAD_ENTRY(cam, unknown_personality),
 	BAD_ENTRY(cam, huge_personality), BAD_ENTRY(cam, unknown_flag),
 	BAD_ENTRY(cam, high_flag), BAD_ENTRY(cam, reserved0),
-	BAD_ENTRY(cam, reserved3), BAD_ENTRY(cam, frame_size_in),
+	BAD_ENTRY(cam, reserved2), BAD_ENTRY(cam, reserved_pad),
+	BAD_ENTRY(cam, frame_size_in),
 	BAD_ENTRY(cam, cam_pkt_min), BAD_ENTRY(cam, cam_pkt_max),
 	BAD_ENTRY(cam, cam_pkt_rate), BAD_ENTRY(cam, cam_pkts_per_buffer),
 	BAD_ENTRY(cam, drop_over), BAD_ENTRY(cam, error_over),

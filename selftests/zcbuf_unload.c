@@ -8,6 +8,10 @@
  * is tested here: a successful unload would take the module away from the
  * tests that follow.  The runner's final rmmod shows that it unloads once
  * everything is gone.
+ *
+ * The device drivers (zcbuf_sim, ...) use zcbuf's symbols, which holds it
+ * too: each test unloads them first (so that only buffers hold zcbuf) and
+ * loads them again from $ZCBUF_DRIVERS afterwards.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -44,14 +48,30 @@ static int try_unload(void)
 	return syscall(__NR_delete_module, "zcbuf", O_NONBLOCK) ? -errno : 0;
 }
 
+static const char *const drivers[] = { "zcbuf_edu", "zcbuf_sim" };
+#define NR_DRIVERS	(sizeof(drivers) / sizeof(drivers[0]))
+
 FIXTURE(unload)
 {
 	int fd;
 	size_t page;
+	bool reload[NR_DRIVERS];
 };
 
 FIXTURE_SETUP(unload)
 {
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < NR_DRIVERS; i++) {
+		if (!zc_module_loaded(drivers[i]))
+			continue;
+		if (!zc_driver_path(drivers[i], path, sizeof(path)))
+			SKIP(return, "%s loaded but not in $ZCBUF_DRIVERS: cannot reload it",
+			     drivers[i]);
+		ASSERT_EQ(0, zc_module_unload(drivers[i])) TH_LOG("%s", drivers[i]);
+		self->reload[i] = true;
+	}
 	self->page = sysconf(_SC_PAGESIZE);
 	self->fd = zc_open();
 	if (self->fd == -ENOENT)
@@ -65,8 +85,14 @@ FIXTURE_SETUP(unload)
 
 FIXTURE_TEARDOWN(unload)
 {
+	int i;
+
 	if (self->fd >= 0)
 		close(self->fd);
+	for (i = (int)NR_DRIVERS - 1; i >= 0; i--)
+		if (self->reload[i])
+			ASSERT_EQ(0, zc_module_load(drivers[i], NULL))
+				TH_LOG("%s", drivers[i]);
 }
 
 TEST_F(unload, refused_while_context_open)

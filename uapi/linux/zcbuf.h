@@ -15,10 +15,12 @@
  * ZCBUF_IOC_QUERY maps the buffer itself: no copy is ever made.  Only shared
  * mappings are allowed.
  *
- * A context can drive one device (a simulated camera or NIC) that reads or
- * writes the buffers through its own DMA-buf attachment, exactly as hardware
- * would.  Buffers move between user space and the device with ZCBUF_IOC_QBUF
- * and ZCBUF_IOC_DQBUF:
+ * Devices (cameras, NICs: the simulated one, drivers for real hardware) are
+ * registered with zcbuf by their drivers and listed by ZCBUF_IOC_DEVICE_INFO
+ * (and in sysfs, /sys/class/zcbuf/<name>/).  A context drives one device,
+ * chosen by ZCBUF_IOC_CONFIG, which reads or writes the buffers through its
+ * own DMA-buf attachment, exactly as hardware would.  Buffers move between
+ * user space and the device with ZCBUF_IOC_QBUF and ZCBUF_IOC_DQBUF:
  *
  *   USER --QBUF--> QUEUED --device picks it--> DEVICE --complete--> DONE
  *    ^                                                                |
@@ -79,7 +81,7 @@
 #include <linux/types.h>
 
 #define ZCBUF_API_VERSION_MAJOR		1
-#define ZCBUF_API_VERSION_MINOR		0
+#define ZCBUF_API_VERSION_MINOR		1
 #define ZCBUF_API_VERSION	((ZCBUF_API_VERSION_MAJOR << 16) | \
 				 ZCBUF_API_VERSION_MINOR)
 
@@ -90,10 +92,12 @@
 #define ZCBUF_CAP_NIC		(1U << 3) /* ZCBUF_DEV_NIC_RX, ZCBUF_DEV_NIC_TX */
 #define ZCBUF_CAP_STRICT	(1U << 4) /* ZCBUF_CFG_STRICT */
 #define ZCBUF_CAP_RING		(1U << 5) /* ZCBUF_IOC_RING_SETUP */
+#define ZCBUF_CAP_DEVICES	(1U << 6) /* ZCBUF_IOC_DEVICE_INFO (1.1) */
 /* Every capability this header knows of. */
 #define ZCBUF_CAP_ALL		(ZCBUF_CAP_CONTIG | ZCBUF_CAP_IMPORT | \
 				 ZCBUF_CAP_CAMERA | ZCBUF_CAP_NIC | \
-				 ZCBUF_CAP_STRICT | ZCBUF_CAP_RING)
+				 ZCBUF_CAP_STRICT | ZCBUF_CAP_RING | \
+				 ZCBUF_CAP_DEVICES)
 
 /**
  * struct zcbuf_info - ZCBUF_IOC_INFO: version, capabilities and limits
@@ -306,11 +310,18 @@ struct zcbuf_sync {
  *	      when @stall_every is set
  * @frame_size: (in) must be zero; (out) bytes each queued buffer must hold
  * @seed: (in) seed of the device's random numbers (packet sizes, faults)
+ * @device: (in) the device's id (struct zcbuf_device_desc), or 0 for the
+ *	    default device: the one named by the module parameter
+ *	    zcbuf.default_device if set, else the longest-registered device
+ *	    that has the personality (with only the simulator loaded, the
+ *	    simulator, as before 1.1).  ENODEV if there is no such device.
+ * @reserved0: (in) must be zero
  * @reserved: (in) must be zero
  *
  * Only while not streaming and with no buffer queued or done (EBUSY).  Fields
- * the personality does not use must be zero (EINVAL).  ZCBUF_DEV_NONE
- * unconfigures.  Camera frames are @width x @height of
+ * the personality does not use must be zero (EINVAL); so must the fields a
+ * device cannot honour (for example fault injection on real hardware).
+ * ZCBUF_DEV_NONE unconfigures.  Camera frames are @width x @height of
  * @pixelformat with no line padding.  NIC RX buffers start with a table of
  * @pkts_per_buffer struct zcbuf_pkt_desc, followed by the packets, each at a
  * 64-byte aligned offset.  NIC TX buffers hold one packet of QBUF's bytesused.
@@ -333,7 +344,9 @@ struct zcbuf_config {
 	__u32 stall_ms;
 	__u32 frame_size;
 	__u64 seed;
-	__u64 reserved[4];
+	__u32 device;
+	__u32 reserved0;
+	__u64 reserved[3];
 };
 
 /**
@@ -573,6 +586,60 @@ struct zcbuf_ring_kick {
 	__u32 reserved;
 };
 
+/*
+ * Devices.  Each registered device has an id (1, 2, ...: never reused while
+ * the module is loaded) and a unique name.  A device may go away at any time
+ * (its driver unbinds, its hardware is unplugged); see ZCBUF_IOC_CONFIG for
+ * what then happens to a context using it.
+ */
+#define ZCBUF_DEVICE_NAME_LEN		32
+#define ZCBUF_DEVICE_MAX_FORMATS	8
+
+/* zcbuf_device_desc.kinds: the personalities a device has */
+#define ZCBUF_KIND_CAMERA		(1U << ZCBUF_DEV_CAMERA)
+#define ZCBUF_KIND_NIC_RX		(1U << ZCBUF_DEV_NIC_RX)
+#define ZCBUF_KIND_NIC_TX		(1U << ZCBUF_DEV_NIC_TX)
+
+/**
+ * struct zcbuf_device_desc - ZCBUF_IOC_DEVICE_INFO: describe a device
+ * @id: (in) the smallest id to report, 0 for the first device; (out) the
+ *	id of the device described: the registered device with the smallest
+ *	id >= the one passed in.  To list every device, start at 0 and pass
+ *	the previous @id + 1 until ENODEV.
+ * @flags: (in) must be zero; (out) zero
+ * @name: (out) the device's name, NUL-terminated, unique among the
+ *	  registered devices (also its directory in /sys/class/zcbuf/)
+ * @kinds: (out) ZCBUF_KIND_* bits
+ * @min_width: (out) camera: smallest and largest frame, in pixels
+ * @max_width: (out) see @min_width
+ * @min_height: (out) see @min_width
+ * @max_height: (out) see @min_width
+ * @formats: (out) camera: the ZCBUF_FMT_* it produces, the unused entries
+ *	     zero
+ * @reserved0: (out) zero
+ * @max_frame_size: (out) largest frame or buffer the device fills or
+ *		    reads in one completion, in bytes (0: no limit of its own)
+ * @reserved: (out) zero
+ *
+ * Only @id and @flags are read: the other fields are output only, so a
+ * listing loop can pass the previous answer back with @id incremented.
+ * EINVAL for unknown @flags, ENODEV when no device has an id >= @id.
+ */
+struct zcbuf_device_desc {
+	__u32 id;
+	__u32 flags;
+	char name[ZCBUF_DEVICE_NAME_LEN];
+	__u32 kinds;
+	__u32 min_width;
+	__u32 max_width;
+	__u32 min_height;
+	__u32 max_height;
+	__u32 formats[ZCBUF_DEVICE_MAX_FORMATS];
+	__u32 reserved0;
+	__u64 max_frame_size;
+	__u64 reserved[3];
+};
+
 #define ZCBUF_IOC_MAGIC			0xBA
 
 #define ZCBUF_IOC_INFO		_IOR(ZCBUF_IOC_MAGIC, 0x00, struct zcbuf_info)
@@ -591,5 +658,6 @@ struct zcbuf_ring_kick {
 #define ZCBUF_IOC_STATS		_IOR(ZCBUF_IOC_MAGIC, 0x0d, struct zcbuf_stats)
 #define ZCBUF_IOC_RING_SETUP	_IOWR(ZCBUF_IOC_MAGIC, 0x0e, struct zcbuf_ring_setup)
 #define ZCBUF_IOC_RING_KICK	_IOW(ZCBUF_IOC_MAGIC, 0x0f, struct zcbuf_ring_kick)
+#define ZCBUF_IOC_DEVICE_INFO	_IOWR(ZCBUF_IOC_MAGIC, 0x10, struct zcbuf_device_desc)
 
 #endif /* _UAPI_LINUX_ZCBUF_H */

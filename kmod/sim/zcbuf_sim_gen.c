@@ -19,11 +19,9 @@
 
 #include <linux/zcbuf.h>
 
-#include "zcbuf_backend.h"
+#include "zcbuf_device.h"
 #include "zcbuf_sim.h"
 
-#define ZCBUF_SIM_MIN_DIM	16
-#define ZCBUF_SIM_MAX_DIM	8192
 #define ZCBUF_SIM_MAX_FPS	1000
 #define ZCBUF_SIM_MAX_RATE	100000
 #define ZCBUF_SIM_MAX_PKTS	4096

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The simulated camera/NIC.
+ * The simulated camera/NIC: a zcbuf device like any other, in a module of its
+ * own that registers through zcbuf's device API (zcbuf_device.h).
  *
- * A platform device ("zcbuf-sim") with its own 64-bit DMA mask.  It attaches
- * to zcbuf's buffers as any DMA-buf importer would (the queue does that for
- * it through ->dev) and produces or consumes frames from a kernel thread per
+ * Each device ("sim0", "sim1", ...: nr_devices of them) is a platform device
+ * ("zcbuf-sim") with its own 64-bit DMA mask.  It attaches to zcbuf's
+ * buffers as any DMA-buf importer would (the core does that for it through
+ * the registered struct device) and produces or consumes frames from a kernel thread per
  * queue: paced by fps / pkt_rate (or, at 0, as fast as buffers are queued),
  * with optional fault injection (drops, errors, jitter, stalls), all off by
  * default.  The thread takes only the queue's spinlock and never a mutex that
@@ -18,6 +20,7 @@
 #include <linux/hrtimer.h>
 #include <linux/iommu.h>
 #include <linux/kthread.h>
+#include <linux/module.h>
 #include <linux/platform_device.h>
 #include <linux/prandom.h>
 #include <linux/sched.h>
@@ -27,13 +30,31 @@
 
 #include <linux/zcbuf.h>
 
-#include "zcbuf_backend.h"
+#include "zcbuf_compat.h"
+#include "zcbuf_device.h"
 #include "zcbuf_sim.h"
 
-static struct platform_device *zcbuf_sim_pdev;
+#define ZCBUF_SIM_MAX_DEVICES	8
+
+static unsigned int nr_devices = 1;
+module_param(nr_devices, uint, 0444);
+MODULE_PARM_DESC(nr_devices, "Simulated devices, sim0 ... (1-8, default 1)");
+
+/**
+ * struct zcbuf_sim_device - one simulated device
+ * @pdev: its platform device, which DMAs
+ * @zdev: its registration with zcbuf
+ */
+struct zcbuf_sim_device {
+	struct platform_device *pdev;
+	struct zcbuf_device *zdev;
+};
+
+static struct zcbuf_sim_device zcbuf_sim_devices[ZCBUF_SIM_MAX_DEVICES];
 
 /**
  * struct zcbuf_sim - one running queue of the simulated device
+ * @dev: the device's struct device
  * @queue: the queue it serves
  * @cfg: its configuration, a copy taken at start
  * @thread: the device thread
@@ -45,6 +66,7 @@ static struct platform_device *zcbuf_sim_pdev;
  * Everything but @wq belongs to the thread while it runs.
  */
 struct zcbuf_sim {
+	struct device *dev;
 	struct zcbuf_queue *queue;
 	struct zcbuf_config cfg;
 	struct task_struct *thread;
@@ -53,11 +75,6 @@ struct zcbuf_sim {
 	struct zcbuf_sim_gen gen;
 	u64 sequence;
 };
-
-static struct device *zcbuf_sim_dev(void)
-{
-	return &zcbuf_sim_pdev->dev;
-}
 
 /* Sleep until @deadline, or until asked to stop. */
 static void zcbuf_sim_sleep_until(ktime_t deadline)
@@ -100,7 +117,7 @@ static void zcbuf_sim_delay(struct zcbuf_sim *sim)
  */
 static void zcbuf_sim_frame(struct zcbuf_sim *sim, bool paced)
 {
-	struct device *dev = zcbuf_sim_dev();
+	struct device *dev = sim->dev;
 	struct zcbuf_dev_buf *dbuf;
 	u64 sequence;
 	int ret;
@@ -183,9 +200,16 @@ static int zcbuf_sim_thread(void *data)
 	return 0;
 }
 
-static int zcbuf_sim_start(struct zcbuf_queue *queue)
+static int zcbuf_sim_configure_device(struct zcbuf_device *zdev,
+				      struct zcbuf_config *cfg)
 {
-	struct device *dev = zcbuf_sim_dev();
+	return zcbuf_sim_configure(cfg);
+}
+
+static int zcbuf_sim_start(struct zcbuf_device *zdev,
+			   struct zcbuf_queue *queue)
+{
+	struct device *dev = zcbuf_device_dev(zdev);
 	struct zcbuf_sim *sim;
 	int ret;
 
@@ -193,6 +217,7 @@ static int zcbuf_sim_start(struct zcbuf_queue *queue)
 	if (!sim)
 		return -ENOMEM;
 
+	sim->dev = dev;
 	sim->queue = queue;
 	sim->cfg = *zcbuf_queue_config(queue);
 	init_waitqueue_head(&sim->wq);
@@ -222,7 +247,8 @@ free_sim:
 	return ret;
 }
 
-static void zcbuf_sim_stop(struct zcbuf_queue *queue)
+static void zcbuf_sim_stop(struct zcbuf_device *zdev,
+			   struct zcbuf_queue *queue)
 {
 	struct zcbuf_sim *sim = zcbuf_queue_get_drvdata(queue);
 
@@ -233,32 +259,47 @@ static void zcbuf_sim_stop(struct zcbuf_queue *queue)
 	kfree(sim);
 }
 
-static void zcbuf_sim_buf_queued(struct zcbuf_queue *queue)
+static void zcbuf_sim_buf_queued(struct zcbuf_device *zdev,
+				 struct zcbuf_queue *queue)
 {
 	struct zcbuf_sim *sim = zcbuf_queue_get_drvdata(queue);
 
 	wake_up(&sim->wq);
 }
 
-const struct zcbuf_backend_ops zcbuf_sim_ops = {
-	.dev = zcbuf_sim_dev,
-	.configure = zcbuf_sim_configure,
+static const struct zcbuf_device_ops zcbuf_sim_ops = {
+	.configure = zcbuf_sim_configure_device,
 	.start = zcbuf_sim_start,
 	.stop = zcbuf_sim_stop,
 	.buf_queued = zcbuf_sim_buf_queued,
 };
 
-int zcbuf_sim_init(void)
+static void zcbuf_sim_remove(struct zcbuf_sim_device *sd)
 {
+	zcbuf_device_unregister(sd->zdev);
+	platform_device_unregister(sd->pdev);
+}
+
+static int zcbuf_sim_add(struct zcbuf_sim_device *sd, unsigned int n)
+{
+	struct zcbuf_device_info info = {
+		.ops = &zcbuf_sim_ops,
+		.kinds = ZCBUF_KIND_CAMERA | ZCBUF_KIND_NIC_RX |
+			 ZCBUF_KIND_NIC_TX,
+		.min_width = ZCBUF_SIM_MIN_DIM,
+		.max_width = ZCBUF_SIM_MAX_DIM,
+		.min_height = ZCBUF_SIM_MIN_DIM,
+		.max_height = ZCBUF_SIM_MAX_DIM,
+		.formats = { ZCBUF_FMT_RGB24, ZCBUF_FMT_YUYV },
+	};
+	char name[ZCBUF_DEVICE_NAME_LEN];
 	struct device *dev;
 	int ret;
 
-	zcbuf_sim_pdev = platform_device_register_simple("zcbuf-sim",
-							 PLATFORM_DEVID_NONE,
-							 NULL, 0);
-	if (IS_ERR(zcbuf_sim_pdev))
-		return PTR_ERR(zcbuf_sim_pdev);
-	dev = &zcbuf_sim_pdev->dev;
+	sd->pdev = platform_device_register_simple("zcbuf-sim", n, NULL, 0);
+	if (IS_ERR(sd->pdev))
+		return PTR_ERR(sd->pdev);
+	dev = &sd->pdev->dev;
 
 	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	if (ret)
@@ -271,14 +312,55 @@ int zcbuf_sim_init(void)
 		ret = -EOPNOTSUPP;
 		goto unregister;
 	}
+
+	snprintf(name, sizeof(name), "sim%u", n);
+	info.name = name;
+	info.dev = dev;
+	info.priv = sd;
+	sd->zdev = zcbuf_device_register(&info);
+	if (IS_ERR(sd->zdev)) {
+		ret = PTR_ERR(sd->zdev);
+		goto unregister;
+	}
 	return 0;
 
 unregister:
-	platform_device_unregister(zcbuf_sim_pdev);
+	platform_device_unregister(sd->pdev);
 	return ret;
 }
 
-void zcbuf_sim_exit(void)
+static int __init zcbuf_sim_init(void)
 {
-	platform_device_unregister(zcbuf_sim_pdev);
+	unsigned int i;
+	int ret;
+
+	if (!nr_devices || nr_devices > ZCBUF_SIM_MAX_DEVICES)
+		return -EINVAL;
+
+	for (i = 0; i < nr_devices; i++) {
+		ret = zcbuf_sim_add(&zcbuf_sim_devices[i], i);
+		if (ret)
+			goto remove;
+	}
+	return 0;
+
+remove:
+	while (i--)
+		zcbuf_sim_remove(&zcbuf_sim_devices[i]);
+	return ret;
 }
+
+static void __exit zcbuf_sim_exit(void)
+{
+	unsigned int i = nr_devices;
+
+	while (i--)
+		zcbuf_sim_remove(&zcbuf_sim_devices[i]);
+}
+
+module_init(zcbuf_sim_init);
+module_exit(zcbuf_sim_exit);
+
+MODULE_DESCRIPTION("zcbuf: simulated camera/NIC");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(ZCBUF_NS(ZCBUF));

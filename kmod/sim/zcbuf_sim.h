@@ -2,7 +2,7 @@
 /*
  * The simulated camera/NIC: internals shared by its files.
  *
- * zcbuf_sim.c      the device: struct device, thread, pacing, faults
+ * zcbuf_sim_main.c the devices: registration, thread, pacing, faults
  * zcbuf_sim_dma.c  its DMA engine: reads and writes by DMA address
  * zcbuf_sim_gen.c  what it produces and consumes: frames and packets
  */
@@ -17,9 +17,8 @@ struct device;
 struct zcbuf_config;
 struct zcbuf_dev_buf;
 
-extern const struct zcbuf_backend_ops zcbuf_sim_ops;
-int zcbuf_sim_init(void);
-void zcbuf_sim_exit(void);
+#define ZCBUF_SIM_MIN_DIM	16
+#define ZCBUF_SIM_MAX_DIM	8192
 
 /**
  * struct zcbuf_sim_dma - a DMA transfer over one mapped buffer

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * zcbuf's device API: how a driver puts a camera or a NIC behind /dev/zcbuf.
+ *
+ * A driver registers one struct zcbuf_device per piece of hardware with
+ * zcbuf_device_register(): its struct device (the one that DMAs), its ops and
+ * what it can do.  The core then owns the device's user-visible side: its id
+ * and entry in ZCBUF_IOC_DEVICE_INFO, its directory in /sys/class/zcbuf/,
+ * the contexts that configure it.  zcbuf_device_unregister() (from the
+ * driver's remove or module exit) stops every stream on the device and
+ * unmaps every buffer from it before it returns; afterwards the core never
+ * calls the driver again, whatever user space still holds.
+ *
+ * While streaming, a device sees buffers only as struct zcbuf_dev_buf: a DMA
+ * mapping made for its own struct device through a DMA-buf attachment, which
+ * it reads or writes by DMA address as hardware does.  It takes queued
+ * buffers, fills in the result fields and completes them from its own
+ * context (thread, IRQ, timer): zcbuf_queue_take(), _complete() and _drop()
+ * take only a spinlock and may be called from any context.
+ *
+ * Symbols are exported in the ZCBUF namespace: a driver says
+ * MODULE_IMPORT_NS(ZCBUF_NS(ZCBUF)) (ZCBUF_NS: zcbuf_compat.h).
+ */
+#ifndef _ZCBUF_DEVICE_H
+#define _ZCBUF_DEVICE_H
+
+#include <linux/list.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+
+#include <linux/zcbuf.h>
+
+struct device;
+struct dma_fence;
+struct zcbuf_device;
+struct zcbuf_queue;
+
+/**
+ * struct zcbuf_dev_buf - one queued buffer, as the device sees it
+ * @node: entry in the queue's queued or done list, under its qlock
+ * @index: the buffer's index in its context, for tracing and logs
+ * @sgt: the buffer mapped for the device (DMA addresses in the DMA segments)
+ * @size: size of the buffer in bytes
+ * @tx_bytes: NIC TX: bytes user space asked to transmit
+ * @sequence: (device) frame number since queue start
+ * @timestamp_ns: (device) CLOCK_MONOTONIC time of completion
+ * @bytesused: (device) bytes written or read
+ * @checksum: (device) CRC-32 of what it wrote or read (see the uapi)
+ * @npackets: (device) NIC RX: packets written
+ * @flags: (device) ZCBUF_DQ_* flags
+ * @fence: signalled by zcbuf_queue_complete(); the queue's, not the device's
+ */
+struct zcbuf_dev_buf {
+	struct list_head node;
+	u32 index;
+	struct sg_table *sgt;
+	u64 size;
+	u64 tx_bytes;
+	u64 sequence;
+	u64 timestamp_ns;
+	u64 bytesused;
+	u32 checksum;
+	u32 npackets;
+	u32 flags;
+	struct dma_fence *fence;
+};
+
+/* Why a frame was lost. */
+enum zcbuf_drop_reason {
+	ZCBUF_DROP_NO_BUFFER,
+	ZCBUF_DROP_INJECTED,
+};
+
+/**
+ * struct zcbuf_device_ops - what a device does for the queues using it
+ * @configure: check a configuration (a context's lock held, not streaming)
+ *	and set cfg->frame_size; -EINVAL if unsupported.  Must not touch the
+ *	hardware: it only says yes or no.
+ * @start: start producing/consuming for @queue with its configuration
+ *	(zcbuf_queue_config()); may sleep
+ * @stop: stop; when it returns, the device touches no buffer of @queue any
+ *	more and calls none of the queue functions below for it; may sleep,
+ *	and must not wait for anything that takes a context's lock
+ * @buf_queued: a buffer was queued while streaming (any context; a device
+ *	that waits for buffers wakes up here); optional
+ *
+ * Calls for one queue never overlap (the context's lock serialises them);
+ * calls for different queues of one device may run concurrently.
+ */
+struct zcbuf_device_ops {
+	int (*configure)(struct zcbuf_device *zdev, struct zcbuf_config *cfg);
+	int (*start)(struct zcbuf_device *zdev, struct zcbuf_queue *queue);
+	void (*stop)(struct zcbuf_device *zdev, struct zcbuf_queue *queue);
+	void (*buf_queued)(struct zcbuf_device *zdev, struct zcbuf_queue *queue);
+};
+
+/**
+ * struct zcbuf_device_info - what a driver tells zcbuf_device_register()
+ * @name: unique name, at most ZCBUF_DEVICE_NAME_LEN - 1 characters of
+ *	[A-Za-z0-9_.:-] (user space picks devices by it)
+ * @dev: the struct device that attaches to the buffers and DMAs; the
+ *	parent of the zcbuf device in sysfs.  Must stay bound to its driver
+ *	until zcbuf_device_unregister() returns.
+ * @ops: the device's operations
+ * @kinds: ZCBUF_KIND_* bits: the personalities it has
+ * @min_width: camera: smallest and largest frame, in pixels
+ * @max_width: see @min_width
+ * @min_height: see @min_width
+ * @max_height: see @min_width
+ * @formats: camera: the ZCBUF_FMT_* it produces, unused entries zero
+ * @max_frame_size: largest frame/buffer it handles in one completion, in
+ *	bytes; 0 for no limit of its own
+ * @priv: the driver's, returned by zcbuf_device_priv()
+ */
+struct zcbuf_device_info {
+	const char *name;
+	struct device *dev;
+	const struct zcbuf_device_ops *ops;
+	u32 kinds;
+	u32 min_width;
+	u32 max_width;
+	u32 min_height;
+	u32 max_height;
+	u32 formats[ZCBUF_DEVICE_MAX_FORMATS];
+	u64 max_frame_size;
+	void *priv;
+};
+
+struct zcbuf_device *zcbuf_device_register(const struct zcbuf_device_info *info);
+void zcbuf_device_unregister(struct zcbuf_device *zdev);
+void *zcbuf_device_priv(struct zcbuf_device *zdev);
+struct device *zcbuf_device_dev(struct zcbuf_device *zdev);
+
+/* The device's side of the queue; any context, they only take a spinlock. */
+struct zcbuf_dev_buf *zcbuf_queue_take(struct zcbuf_queue *queue);
+void zcbuf_queue_complete(struct zcbuf_queue *queue,
+			  struct zcbuf_dev_buf *dbuf);
+void zcbuf_queue_drop(struct zcbuf_queue *queue,
+		      enum zcbuf_drop_reason reason);
+
+bool zcbuf_queue_has_queued(struct zcbuf_queue *queue);
+
+/*
+ * With shared rings, user space submits buffers in memory: a device takes
+ * them with zcbuf_queue_refill() from its own process context (it may sleep)
+ * before zcbuf_queue_take().  A device that waits for buffers waits for
+ * zcbuf_queue_has_work(), which also asks user space for a kick when idle.
+ */
+void zcbuf_queue_refill(struct zcbuf_queue *queue);
+bool zcbuf_queue_has_work(struct zcbuf_queue *queue);
+
+/* The queue's configuration and the device's per-queue pointer. */
+const struct zcbuf_config *zcbuf_queue_config(struct zcbuf_queue *queue);
+void *zcbuf_queue_get_drvdata(struct zcbuf_queue *queue);
+void zcbuf_queue_set_drvdata(struct zcbuf_queue *queue, void *data);
+
+#endif /* _ZCBUF_DEVICE_H */
