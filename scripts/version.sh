@@ -52,7 +52,8 @@ check() {
 	grep -q "^LIBZCBUF_$major\.0 {" userlib/libzcbuf.map ||
 		{ echo "version: userlib/libzcbuf.map has no LIBZCBUF_$major.0 node" >&2; bad=1; }
 	# Every module kbuild makes is one DKMS installs, and no other.
-	kos=$(sed -n 's/^obj-m[[:space:]]*[:+]\{0,1\}=[[:space:]]*//p' kmod/Kbuild | tr ' ' '\n' |
+	# (kmod/Kbuild names the core and the driver folders, each with its own.)
+	kos=$(sed -n 's/^obj-m[[:space:]]*[:+]\{0,1\}=[[:space:]]*//p' kmod/Kbuild kmod/*/Kbuild | tr ' ' '\n' |
 		sed -n 's/\.o$//p' | sort | tr '\n' ' ' | sed 's/ $//')
 	dkms=$(sed -n 's/^BUILT_MODULE_NAME\[[0-9]*\]="\(.*\)"/\1/p' dkms.conf | sort | tr '\n' ' ' | sed 's/ $//')
 	want dkms.conf "BUILT_MODULE_NAME[]" "$dkms" "$kos"

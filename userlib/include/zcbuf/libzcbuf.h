@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define LIBZCBUF_VERSION_MAJOR	1
-#define LIBZCBUF_VERSION_MINOR	0
+#define LIBZCBUF_VERSION_MINOR	1
 #define LIBZCBUF_VERSION	((LIBZCBUF_VERSION_MAJOR << 16) | \
 				 LIBZCBUF_VERSION_MINOR)
 /* True when the header is at least version @major.@minor. */
