@@ -363,4 +363,5 @@ module_exit(zcbuf_sim_exit);
 
 MODULE_DESCRIPTION("zcbuf: simulated camera/NIC");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(ZCBUF_VERSION);
 MODULE_IMPORT_NS(ZCBUF_NS(ZCBUF));
