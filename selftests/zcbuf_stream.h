@@ -19,6 +19,9 @@
 #include <time.h>
 #include <sys/eventfd.h>
 
+#include <linux/dma-buf.h>
+#include <linux/sync_file.h>
+
 #include "zcbuf_helpers.h"
 
 /* How long a test waits for one completion before it calls the device hung. */
@@ -178,6 +181,26 @@ static inline int zs_sync(int fd, uint32_t index, uint32_t flags,
 			  uint64_t offset, uint64_t length)
 {
 	return zc_sync(fd, index, flags, offset, length);
+}
+
+/* DMA_BUF_IOCTL_EXPORT_SYNC_FILE: a sync_file of the buffer's fences. */
+static inline int zs_export_sync_file(int dmabuf, uint32_t flags)
+{
+	struct dma_buf_export_sync_file req = { .flags = flags, .fd = -1 };
+
+	return zc_ioctl(dmabuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req) ?: req.fd;
+}
+
+/* SYNC_IOC_FILE_INFO's status: 1 signalled, 0 active, -errno of an error. */
+static inline int zs_sync_file_status(int sync_file, int *status)
+{
+	struct sync_file_info info;
+
+	memset(&info, 0, sizeof(info));
+	if (ioctl(sync_file, SYNC_IOC_FILE_INFO, &info))
+		return -errno;
+	*status = info.status;
+	return 0;
 }
 
 /* The module's reference count (open files + live DMA-bufs), or -1. */
