@@ -418,6 +418,16 @@ static int setup_device(struct capture *cap)
 	}
 
 	memset(&cap->cfg, 0, sizeof(cap->cfg));
+	if (opt->device_name) {
+		ret = zcbuf_find_device(cap->fd, opt->device_name, NULL);
+		if (ret < 0) {
+			fprintf(stderr, "zcbuf-capture: no zcbuf device %s (%s): "
+				"see --list-devices\n", opt->device_name,
+				strerror(-ret));
+			return ret;
+		}
+		cap->cfg.device = (uint32_t)ret;
+	}
 	cap->cfg.personality = opt->personality;
 	if (opt->strict)
 		cap->cfg.flags |= ZCBUF_CFG_STRICT;
@@ -653,14 +663,56 @@ static void print_version(void)
 	       ZCBUF_API_VERSION_MINOR);
 }
 
+/* The devices registered behind the node at @path, one line each. */
+static void list_zcbuf_devices(const char *path)
+{
+	struct zcbuf_device_desc d[32];
+	int fd, n, i, f;
+
+	fd = zcbuf_open(path, O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = zcbuf_list_devices(fd, d, sizeof(d) / sizeof(d[0]));
+	zcbuf_close(fd);
+	if (n < 0) {
+		fprintf(stderr, "zcbuf-capture: %s: devices: %s\n", path,
+			strerror(-n));
+		return;
+	}
+	if (!n)
+		printf("\tno device registered (load a driver: zcbuf_sim, ...)\n");
+	for (i = 0; i < n && i < (int)(sizeof(d) / sizeof(d[0])); i++) {
+		printf("\tdevice %u: %s:%s%s%s", d[i].id, d[i].name,
+		       d[i].kinds & ZCBUF_KIND_CAMERA ? " camera" : "",
+		       d[i].kinds & ZCBUF_KIND_NIC_RX ? " nic-rx" : "",
+		       d[i].kinds & ZCBUF_KIND_NIC_TX ? " nic-tx" : "");
+		if (d[i].kinds & ZCBUF_KIND_CAMERA) {
+			printf(", %ux%u to %ux%u", d[i].min_width,
+			       d[i].min_height, d[i].max_width,
+			       d[i].max_height);
+			for (f = 0; f < ZCBUF_DEVICE_MAX_FORMATS &&
+				    d[i].formats[f]; f++)
+				printf(" %.4s", (const char *)&d[i].formats[f]);
+		}
+		if (d[i].max_frame_size)
+			printf(", frames up to %llu bytes",
+			       (unsigned long long)d[i].max_frame_size);
+		printf("\n");
+	}
+	if (n > (int)(sizeof(d) / sizeof(d[0])))
+		printf("\t... and %d more\n", n - (int)(sizeof(d) / sizeof(d[0])));
+}
+
 /*
  * --list-devices: every zcbuf character device under /dev, with the ABI
- * version and capabilities its module reports.
+ * version and capabilities its module reports and the devices registered
+ * behind it.
  */
 static int list_devices(void)
 {
 	static const char *const caps[] = {
 		"contig", "import", "camera", "nic", "strict", "ring",
+		"devices",
 	};
 	struct zcbuf_info info;
 	unsigned int bit;
@@ -702,6 +754,8 @@ static int list_devices(void)
 		       info.max_buffers,
 		       (unsigned long long)info.max_buffer_size >> 10,
 		       (unsigned long long)info.max_total_size >> 10);
+		if (info.caps & ZCBUF_CAP_DEVICES)
+			list_zcbuf_devices(path);
 		listed++;
 	}
 	if (g.gl_pathc)

@@ -50,6 +50,7 @@ struct options {
 	bool list_devices;		/* --list-devices, nothing else */
 	bool version;			/* --version, nothing else */
 	const char *device_path;
+	const char *device_name;	/* a zcbuf device by name or id, or NULL */
 	const char *sink;		/* none, file, png, tcp, unix */
 	/* file sink */
 	const char *output;		/* "-": standard output */

@@ -21,10 +21,13 @@ static void usage(FILE *f, const char *prog)
 "it to a sink, without copying it.\n"
 "\n"
 "General:\n"
-"  -d, --device NODE        device node (default " ZCBUF_DEFAULT_PATH "); --path NODE\n"
-"                           is the same\n"
-"  -l, --list-devices       list the zcbuf device nodes, their ABI version and\n"
-"                           capabilities, and exit\n"
+"  -d, --device NAME|NODE   the zcbuf device to stream from, by name or id as\n"
+"                           --list-devices shows them (e.g. sim0, edu0, 2;\n"
+"                           default: the module's default device); an\n"
+"                           argument with a '/' is a device node instead\n"
+"                           (default " ZCBUF_DEFAULT_PATH "); --path NODE is always one\n"
+"  -l, --list-devices       list the zcbuf device nodes, their ABI version,\n"
+"                           capabilities and registered devices, and exit\n"
 "  -v, --verbose            a line per buffer: sequence, timestamp, size (no\n"
 "                           live status line)\n"
 "      --version            print the version and exit\n"
@@ -222,8 +225,10 @@ int parse_options(int argc, char **argv, struct options *opt)
 			if (!strcmp(optarg, "camera") || !strcmp(optarg, "nic-rx"))
 				ret = parse_personality("device", optarg,
 							&opt->personality);
-			else
+			else if (strchr(optarg, '/'))
 				opt->device_path = optarg;
+			else
+				opt->device_name = optarg;
 			break;
 		case 'p':
 			ret = parse_personality("personality", optarg,

@@ -239,6 +239,49 @@ TEST_F(lib, get_info)
 	close(other);
 }
 
+/* zcbuf_list_devices() and zcbuf_find_device() agree with the ioctl. */
+TEST_F(lib, devices)
+{
+	struct zcbuf_device_desc all[64], d;
+	int n, id, i;
+
+	if (!(self->info.caps & ZCBUF_CAP_DEVICES))
+		SKIP(return, "module older than 1.1");
+	n = zcbuf_list_devices(self->fd, NULL, 0);
+	ASSERT_LE(0, n);
+	if (!n)
+		SKIP(return, "no device registered");
+	ASSERT_GE(64, n);
+	ASSERT_EQ(n, zcbuf_list_devices(self->fd, all, 64));
+	/* A short array still gets the count, and only what fits. */
+	memset(&d, 0xa5, sizeof(d));
+	ASSERT_EQ(n, zcbuf_list_devices(self->fd, &d, 1));
+	EXPECT_EQ(all[0].id, d.id);
+	EXPECT_EQ(-EINVAL, zcbuf_list_devices(self->fd, NULL, 1));
+	EXPECT_EQ(-EBADF, zcbuf_list_devices(-1, all, 64));
+	for (i = 0; i < n; i++) {
+		if (i)
+			EXPECT_LT(all[i - 1].id, all[i].id);
+		id = zcbuf_find_device(self->fd, all[i].name, &d);
+		EXPECT_EQ((int)all[i].id, id);
+		EXPECT_STREQ(all[i].name, d.name);
+		/* By id, written in decimal. */
+		{
+			char num[16];
+
+			snprintf(num, sizeof(num), "%u", all[i].id);
+			EXPECT_EQ((int)all[i].id,
+				  zcbuf_find_device(self->fd, num, NULL));
+		}
+	}
+	EXPECT_EQ(-ENODEV, zcbuf_find_device(self->fd, "no-such-device", NULL));
+	EXPECT_EQ(-ENODEV, zcbuf_find_device(self->fd, "4000000000", NULL));
+	EXPECT_EQ(-ENODEV, zcbuf_find_device(self->fd,
+		"a-name-longer-than-the-thirty-one-characters-allowed", NULL));
+	EXPECT_EQ(-EINVAL, zcbuf_find_device(self->fd, "", NULL));
+	EXPECT_EQ(-EINVAL, zcbuf_find_device(self->fd, NULL, NULL));
+}
+
 TEST_F(lib, alloc_query_free)
 {
 	struct zcbuf_query q0, q1;

@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -261,6 +263,74 @@ int zcbuf_sync_end(int fd, unsigned int index, uint64_t offset,
 		return -EINVAL;
 	return zcbuf_sync(fd, index, offset, length,
 			  ZCBUF_SYNC_END | direction);
+}
+
+/* The device with the smallest id >= @id. */
+static int zcbuf_device_info(int fd, uint32_t id, struct zcbuf_device_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = id;
+	return zcbuf__ioctl(fd, ZCBUF_IOC_DEVICE_INFO, d, 0);
+}
+
+int zcbuf_list_devices(int fd, struct zcbuf_device_desc *out,
+		       unsigned int max)
+{
+	struct zcbuf_device_desc d;
+	unsigned int n = 0;
+	uint32_t id = 0;
+	int ret;
+
+	if (max && !out)
+		return -EINVAL;
+	while (!(ret = zcbuf_device_info(fd, id, &d))) {
+		if (n < max)
+			out[n] = d;
+		if (n == INT32_MAX || d.id == UINT32_MAX)
+			return -EOVERFLOW;
+		n++;
+		id = d.id + 1;
+	}
+	return ret == -ENODEV ? (int)n : ret;
+}
+
+int zcbuf_find_device(int fd, const char *name,
+		      struct zcbuf_device_desc *desc)
+{
+	struct zcbuf_device_desc d;
+	uint32_t id = 0;
+	char *end;
+	unsigned long want;
+	int ret;
+
+	if (!name || !*name)
+		return -EINVAL;
+	errno = 0;
+	want = strtoul(name, &end, 10);
+	if (!*end && !errno && want && want <= INT32_MAX) {
+		ret = zcbuf_device_info(fd, (uint32_t)want, &d);
+		if (ret)
+			return ret;
+		if (d.id != want)
+			return -ENODEV;
+		if (desc)
+			*desc = d;
+		return (int)d.id;
+	}
+	while (!(ret = zcbuf_device_info(fd, id, &d))) {
+		if (!strncmp(d.name, name, sizeof(d.name)) &&
+		    strlen(name) < sizeof(d.name)) {
+			if (d.id > INT32_MAX)
+				return -EOVERFLOW;
+			if (desc)
+				*desc = d;
+			return (int)d.id;
+		}
+		if (d.id == UINT32_MAX)
+			break;
+		id = d.id + 1;
+	}
+	return ret ? ret : -ENODEV;
 }
 
 int zcbuf_configure(int fd, struct zcbuf_config *cfg)

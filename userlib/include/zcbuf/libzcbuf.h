@@ -169,11 +169,32 @@ LIBZCBUF_API int zcbuf_sync_begin(int fd, unsigned int index, uint64_t offset,
 LIBZCBUF_API int zcbuf_sync_end(int fd, unsigned int index, uint64_t offset,
 				uint64_t length, unsigned int direction);
 
+/* --- devices (1.1) -------------------------------------------------------- */
+
+/*
+ * ZCBUF_IOC_DEVICE_INFO, for every registered device: fill @out[0..@max-1]
+ * in id order and return how many devices there are (may be more than
+ * @max: call again with a larger array; @out may be NULL when @max is 0).
+ * -errno on failure (-ENOTTY: a module older than 1.1).
+ */
+LIBZCBUF_API int zcbuf_list_devices(int fd, struct zcbuf_device_desc *out,
+				    unsigned int max);
+
+/*
+ * The id of the device called @name, or of device @name when it is a
+ * decimal id ("2"), for zcbuf_config.device; -ENODEV if there is none.
+ * If @desc is not NULL it receives the device's description.
+ */
+LIBZCBUF_API int zcbuf_find_device(int fd, const char *name,
+				   struct zcbuf_device_desc *desc);
+
 /* --- device and streaming ------------------------------------------------ */
 
 /*
  * ZCBUF_IOC_CONFIG.  Start from a zeroed struct (reserved fields must be 0)
- * and fill what the personality uses; on success cfg->frame_size says how
+ * and fill what the personality uses (cfg->device: an id from
+ * zcbuf_find_device(), or 0 for the default device); on success
+ * cfg->frame_size says how
  * many bytes each queued buffer must hold.  cfg->frame_size is never sent
  * (it is an output), so a struct can be reused for another call.
  */
