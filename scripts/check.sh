@@ -53,7 +53,8 @@ problems=()
 
 t=$(now)
 hdr "userland: library, apps, selftests"
-if ! make --no-print-directory -j2 userlib apps selftests; then
+if ! make --no-print-directory -j2 userlib apps selftests gst ||
+   ! make --no-print-directory -C gst guest; then
 	problems+=("userland build failed")
 	echo "0 passed, 1 failed"
 	exit 1
@@ -98,6 +99,20 @@ for k in $kernels; do
 	ko=${ko%% *}
 	simko=${ko%/*}/sim/zcbuf_sim.ko
 	rel=$("$here/kver.sh" "$k")
+	# zcbuf_gst.sh: GStreamer (kernel-independent) and, where it builds,
+	# vim2m (Debian's kernels have none) for the v4l2convert import test.
+	gstf=(-f build/gst/guest:/zcbuf/gst)
+	if [ -z "$tests" ] || [[ " $tests " == *" zcbuf_gst.sh "* ]] ||
+	   [[ "${boots[*]}" == *zcbuf_gst.sh* ]]; then
+		rm -rf "build/gst/vim2m-$rel"
+		"$top/gst/vim2m.sh" "$k" "build/gst/vim2m-$rel" >"$out/vim2m-$rel.log" 2>&1
+		case $? in
+		0) gstf+=(-f "build/gst/vim2m-$rel:/zcbuf/vim2m") ;;
+		3) ;;
+		*) cat "$out/vim2m-$rel.log"; problems+=("$rel: building vim2m failed")
+		   fail=$((fail + 1)) ;;
+		esac
+	fi
 	for b in "${boots[@]}"; do
 		IFS='|' read -r bcmd bqemu btests <<<"$b"
 		args=()
@@ -120,7 +135,7 @@ for k in $kernels; do
 		"$here/qemu-run.sh" -q -k "$k" "${args[@]}" -t "$timeout_s" \
 			-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
 			-f "$ko:/zcbuf/zcbuf.ko" -f "$simko:/zcbuf/zcbuf_sim.ko" \
-			-f build/selftests:/zcbuf/selftests \
+			-f build/selftests:/zcbuf/selftests "${gstf[@]}" \
 			-- sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko \
 			-d /zcbuf/zcbuf_sim.ko $btests 2>&1 |
 			tee "$out/$name.out"
