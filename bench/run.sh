@@ -50,6 +50,8 @@ else
 	command -v gnuplot >/dev/null || say "gnuplot missing (apt-get install gnuplot-nox): no plot"
 
 	make --no-print-directory -s -C bench
+	# The GStreamer rows: zcbufsrc and the guest's GStreamer (gst/).
+	make --no-print-directory -s gst && make --no-print-directory -s -C gst guest >/dev/null
 	mkdir -p "$out"
 	csv=$out/bench.csv
 	rm -f "$csv" "$out"/*.png "$out"/table.txt
@@ -67,13 +69,16 @@ else
 			{ cat "$out/module-$k.log"; say "$k: module build failed"; exit 1; }
 		ko=build/$rel/src/kmod/zcbuf.ko
 		for boot in normal swiotlb; do
-			args=(-a maxcpus=1) groups="memcpy sweep ring v4l2 sync tcp" extra=
+			args=(-a maxcpus=1) groups="memcpy sweep ring v4l2 sync tcp" extra= gst=
 			if [ $boot = swiotlb ]; then
 				args+=(-a swiotlb=force) groups="sync"
 			else
-				args+=(-m vivid)
+				args+=(-m vivid -f build/gst/guest:/zcbuf/gst
+					-f build/bench/bin/gstbench:/zcbuf/gstbench)
 				extra='modprobe vivid || exit 1
 	ip link set lo up || exit 1'
+				gst="
+	. /zcbuf/gst/env.sh && ./gstbench -k $k -b $boot -o /out/bench.csv"
 			fi
 			dir=$out/guest-$k-$boot
 			t=$(date +%s)
@@ -83,9 +88,9 @@ else
 				-f "$bin:/zcbuf/zcbench" -- \
 				"$prep
 	$extra
-	./zcbench -k $k -b $boot -o /out/bench.csv $groups" >"$out/guest-$k-$boot.log" 2>&1 ||
+	./zcbench -k $k -b $boot -o /out/bench.csv $groups$gst" >"$out/guest-$k-$boot.log" 2>&1 ||
 				{ cat "$out/guest-$k-$boot.log"; say "$rel ($boot): guest run failed"; exit 1; }
-			grep -E '^(bench|zcbench|qemu-run):' "$out/guest-$k-$boot.log" | sed 's/^/  /' >&2 || true
+			grep -E '^(bench|zcbench|gstbench|qemu-run):' "$out/guest-$k-$boot.log" | sed 's/^/  /' >&2 || true
 			cat "$dir/bench.csv" >>"$csv"
 			say "$rel ($boot): $(($(date +%s) - t)) s (with waiting for the QEMU lock)"
 		done
@@ -126,13 +131,14 @@ table() {
 				rg = cpu[k, "sweep", "ring", "normal", b]
 				printf "%-9s %5s | %9.2f %9.2f %9.2f %9.2f %9.2f | %8s %8s %8s | %.0f / %.0f / %.0f\n", (b == 128 ? "64B pkt" : hs(b)), n[k, "sweep", "zc", "normal", b], zc, rd, zt, rt, rg, r(rd, zc), r(rt, zt), r(zc, rg), fps[k, "sweep", "zc", "normal", b], fps[k, "sweep", "read", "normal", b], fps[k, "sweep", "ring", "normal", b]
 			}
-			split("ring v4l2 sync tcp memcpy", groups, " ")
+			split("ring v4l2 gst sync tcp memcpy", groups, " ")
 			title["ring"] = "ring vs eventfd+ioctl at 4 KiB (fps=0, 64 buffers)"
 			title["v4l2"] = "V4L2 anchor: vivid MMAP streaming"
 			title["sync"] = "sync cost (8 MiB camera buffer; per START+END pair)"
 			title["tcp"] = "camera (1 MiB frames) -> TCP over loopback, sender"
 			title["memcpy"] = "memcpy reference (one guest CPU)"
-			for (g = 1; g <= 5; g++) {
+			title["gst"] = "GStreamer: SRC ! fakesink, whole-process CPU per frame (vivid for v4l2src; zcbufsrc at vivid'"'"'s frame rate)"
+			for (g = 1; g <= 6; g++) {
 				G = groups[g]
 				if (!nr[k, G]) continue
 				printf "\n%s\n", title[G]
@@ -249,5 +255,22 @@ END {
 		fi = f[k, "ring", "ioctl", "normal", 4096]; fr = f[k, "ring", "ring-batch", "normal", 4096]
 		a = fi > 0 ? fr / fi : 0
 		out("ring_fps_over_eventfd_ioctl_4KiB[" k "]", sprintf("%.2f", a), ">= 5", a >= 5)
+		# Issue 15: zcbufsrc ! fakesink at most half the CPU per frame of v4l2src ! fakesink
+		# (MMAP and DMABUF), at every size.
+		worst = 0; wb = ""; nsz = 0
+		for (key in v) {
+			split(key, kk, SUBSEP)
+			if (kk[1] != k || kk[2] != "gst" || kk[3] != "zcbufsrc") continue
+			b = kk[5]; z = v[key]; nsz++
+			for (m = 1; m <= 2; m++) {
+				vv = v[k, "gst", m == 1 ? "v4l2src-mmap" : "v4l2src-dmabuf", "normal", b]
+				a = vv > 0 ? z / vv : 99
+				if (a > worst) { worst = a; wb = (m == 1 ? "MMAP" : "DMABUF") " at " b " B" }
+			}
+		}
+		if (nsz)
+			out("gstreamer[" k "]: zcbufsrc <= 1/2 v4l2src CPU/frame", sprintf("max zcbufsrc/v4l2src %.2f (%s)", worst, wb), "<= 0.50 against MMAP and DMABUF at every size", worst <= 0.5)
+		else
+			out("gstreamer[" k "]: zcbufsrc <= 1/2 v4l2src CPU/frame", "no GStreamer rows", "<= 0.50", 0)
 	}
 }' "$csv" | tee "$out/targets.txt"
