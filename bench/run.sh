@@ -51,7 +51,7 @@ else
 
 	make --no-print-directory -s -C bench
 	# The GStreamer rows: zcbufsrc and the guest's GStreamer (gst/).
-	make --no-print-directory -s gst && make --no-print-directory -s -C gst guest >/dev/null
+	make --no-print-directory -s gst && gst/guest-bundle.sh "$out/gst-guest" >/dev/null
 	mkdir -p "$out"
 	csv=$out/bench.csv
 	rm -f "$csv" "$out"/*.png "$out"/table.txt
@@ -73,7 +73,7 @@ else
 			if [ $boot = swiotlb ]; then
 				args+=(-a swiotlb=force) groups="sync"
 			else
-				args+=(-m vivid -f build/gst/guest:/zcbuf/gst
+				args+=(-m vivid -f "$out/gst-guest:/zcbuf/gst"
 					-f build/bench/bin/gstbench:/zcbuf/gstbench)
 				extra='modprobe vivid || exit 1
 	ip link set lo up || exit 1'
