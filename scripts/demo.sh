@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make demo: build for Debian's 6.12 kernel, boot it under QEMU, load
-# zcbuf.ko, run the capture app, and bring the guest's /out (frames, logs)
-# back to build/demo/.
+# zcbuf.ko, run the capture app, then one GStreamer pipeline (zcbufsrc !
+# pngenc ! multifilesink), and bring the guest's /out (frames, logs) back to
+# build/demo/.
 #
 # Environment: ZCBUF_DEMO_KVER (default 6.12), ZCBUF_DEMO_ARGS (extra
 # arguments for zcbuf-capture), ZCBUF_DEMO_TIMEOUT (seconds, default 600).
@@ -21,7 +22,8 @@ out=build/demo
 rel=$("$here/kver.sh" "$kver")
 mkdir -p build
 echo "demo: building zcbuf for $rel"
-make --no-print-directory KVER="$kver" module userlib apps >build/demo-build.log 2>&1 ||
+{ make --no-print-directory KVER="$kver" module userlib apps gst &&
+  make --no-print-directory -C gst guest; } >build/demo-build.log 2>&1 ||
 	{ cat build/demo-build.log; echo "demo: build failed" >&2; exit 1; }
 
 files=(-f "build/$rel/src/kmod/zcbuf.ko:/zcbuf/zcbuf.ko"
@@ -52,6 +54,16 @@ grep . /sys/module/zcbuf/parameters/* 2>/dev/null || true
 cat /sys/class/misc/zcbuf/dev
 '
 fi
+# The same camera through GStreamer: zcbufsrc (gst/) and Debian's own
+# pngenc and multifilesink, with GStreamer brought into the guest.
+gst_line='gst-launch-1.0 zcbufsrc num-buffers=10 ! video/x-raw,format=RGB,width=320,height=240,framerate=30/1 ! pngenc ! multifilesink location=/out/gst/frame-%02d.png'
+files+=(-f build/gst/guest:/zcbuf/gst)
+guest+="echo \"== $gst_line\"
+. /zcbuf/gst/env.sh
+mkdir -p /out/gst
+$gst_line
+ls /out/gst
+"
 guest+='echo "== rmmod zcbuf_sim zcbuf"
 rmmod zcbuf_sim
 rmmod zcbuf
