@@ -20,6 +20,9 @@
 #   make deb        Debian packages zcbuf-dkms, libzcbuf1, libzcbuf-dev,
 #                   zcbuf-tools into build/deb, lintian-checked (installs
 #                   dpkg-dev, the build dependencies and lintian if missing)
+#   make check-host the checks that need no guest: check-version, the
+#                   library's exports, the manual pages, zcbuf-capture's
+#                   command line and exit status, make install (check-install)
 #   make check-version  VERSION agrees with the uapi, library and packaging
 #
 # The modules are built out of tree (make -C $(KDIR) M=...) in
@@ -163,9 +166,19 @@ install-udev:
 install-man:
 	@if [ -f man/Makefile ]; then $(MAKE) -C man install MANDIR=$(MANDIR); fi
 
-.PHONY: check-version deb
+.PHONY: check-version check-install check-host deb
 check-version:
 	@scripts/version.sh check
+
+check-install:
+	@scripts/install-check.sh
+
+check-host: check-version userlib apps
+	@$(MAKE) --no-print-directory -C userlib check $(USERLIB_O) >/dev/null
+	@echo "userlib: exports match libzcbuf.map, soname libzcbuf.so.1"
+	@$(MAKE) --no-print-directory -C man check
+	@apps/tests/cli.sh $(BUILDDIR)/apps/zcbuf-capture
+	@scripts/install-check.sh
 
 deb:
 	@scripts/deb.sh
