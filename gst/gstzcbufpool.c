@@ -136,8 +136,9 @@ slot_init (GstZcbufPool * pool, struct slot *s, guint index)
 }
 
 GstZcbufPool *
-gst_zcbuf_pool_new (GstElement * element, const gchar * device,
-    const GstVideoInfo * info, guint fps, guint count, gboolean use_ring)
+gst_zcbuf_pool_new (GstElement * element, const gchar * node, guint device_id,
+    const gchar * device, const GstVideoInfo * info, guint fps, guint count,
+    gboolean use_ring)
 {
   GstZcbufPool *pool;
   struct zcbuf_info zinfo;
@@ -151,7 +152,7 @@ gst_zcbuf_pool_new (GstElement * element, const gchar * device,
   pool->info = *info;
   pool->count = count;
 
-  pool->fd = zcbuf_open (device, O_CLOEXEC);
+  pool->fd = zcbuf_open (node, O_CLOEXEC);
   if (pool->fd < 0) {
     post_error (pool, -pool->fd, "open");
     goto fail;
@@ -163,6 +164,7 @@ gst_zcbuf_pool_new (GstElement * element, const gchar * device,
   }
 
   pool->cfg.personality = ZCBUF_DEV_CAMERA;
+  pool->cfg.device = device_id;
   pool->cfg.width = GST_VIDEO_INFO_WIDTH (info);
   pool->cfg.height = GST_VIDEO_INFO_HEIGHT (info);
   pool->cfg.pixelformat =

@@ -23,14 +23,17 @@ G_DECLARE_FINAL_TYPE (GstZcbufPool, gst_zcbuf_pool, GST, ZCBUF_POOL,
     GstBufferPool)
 
 /*
- * Open @device, configure its camera for @info at @fps frames per second
+ * Open the zcbuf @node, configure the camera of device @device_id (0: the
+ * node's default) for @info at @fps frames per second
  * (0: as fast as buffers come back), allocate and export @count buffers.
- * Errors are posted on @element's bus (GST_ELEMENT_ERROR) and NULL returned.
+ * Errors are posted on @element's bus (GST_ELEMENT_ERROR), naming the device
+ * as @device (what the user gave), and NULL returned.
  * @use_ring: take completions from, and give buffers back through, the
  * shared-memory rings when the module has them.
  */
-GstZcbufPool *gst_zcbuf_pool_new (GstElement * element, const gchar * device,
-    const GstVideoInfo * info, guint fps, guint count, gboolean use_ring);
+GstZcbufPool *gst_zcbuf_pool_new (GstElement * element, const gchar * node,
+    guint device_id, const gchar * device, const GstVideoInfo * info,
+    guint fps, guint count, gboolean use_ring);
 
 /* Bytes per frame (what each buffer holds). */
 gsize gst_zcbuf_pool_frame_size (GstZcbufPool * pool);

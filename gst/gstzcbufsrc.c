@@ -80,6 +80,12 @@ struct _GstZcbufSrc
   gboolean use_rings;
   gboolean post_messages;
 
+  /* The device, found in start(). */
+  gchar *node;			/* the /dev/zcbuf node */
+  guint device_id;		/* zcbuf_config.device; 0: the default */
+  struct zcbuf_device_desc desc;	/* when named: what it can do */
+  gboolean have_desc;
+
   /* Negotiated; streaming thread (pool also under the object lock). */
   GstVideoInfo info;
   GstClockTime duration;
@@ -179,6 +185,48 @@ fps_of (gint n, gint d)
   return CLAMP ((n + d / 2) / d, 1, MAX_FPS);
 }
 
+/*
+ * The device property: a path ("/dev/zcbuf": that node's default device),
+ * or the name or id of a registered device on /dev/zcbuf (issue 12's
+ * listing: zcbuf_find_device()).
+ */
+static gboolean
+find_device (GstZcbufSrc * src, int fd, const gchar * device,
+    const struct zcbuf_info *zinfo)
+{
+  int ret;
+
+  src->device_id = 0;
+  src->have_desc = FALSE;
+  if (device[0] == '/' || !device[0])
+    return TRUE;
+  if (!(zinfo->caps & ZCBUF_CAP_DEVICES)) {
+    GST_ELEMENT_ERROR (src, RESOURCE, SETTINGS,
+        ("zcbuf %u.%u cannot pick devices by name: use device=%s.",
+            zinfo->version >> 16, zinfo->version & 0xffff,
+            ZCBUF_DEFAULT_PATH), (NULL));
+    return FALSE;
+  }
+  ret = zcbuf_find_device (fd, device, &src->desc);
+  if (ret < 0) {
+    /* No such device: "does not exist", not "went away". */
+    gst_zcbuf_src_post_errno (GST_ELEMENT (src), ret == -ENODEV ? -ENOENT :
+        ret, device, "find the device");
+    return FALSE;
+  }
+  if (!(src->desc.kinds & ZCBUF_KIND_CAMERA)) {
+    GST_ELEMENT_ERROR (src, RESOURCE, SETTINGS,
+        ("zcbuf device '%s' is not a camera.", device), (NULL));
+    return FALSE;
+  }
+  src->device_id = ret;
+  src->have_desc = TRUE;
+  GST_DEBUG_OBJECT (src, "device '%s': id %d, %ux%u to %ux%u", device, ret,
+      src->desc.min_width, src->desc.min_height, src->desc.max_width,
+      src->desc.max_height);
+  return TRUE;
+}
+
 static gboolean
 gst_zcbuf_src_start (GstBaseSrc * bsrc)
 {
@@ -192,19 +240,26 @@ gst_zcbuf_src_start (GstBaseSrc * bsrc)
   device = g_strdup (src->device);
   pool_size = src->pool_size;
   GST_OBJECT_UNLOCK (src);
+  g_free (src->node);
+  src->node = g_strdup (device[0] == '/' ? device : ZCBUF_DEFAULT_PATH);
 
   /* Fail here, in READY->PAUSED, for a device that cannot work. */
-  fd = zcbuf_open (device, O_CLOEXEC);
+  fd = zcbuf_open (src->node, O_CLOEXEC);
   if (fd < 0) {
-    gst_zcbuf_src_post_errno (GST_ELEMENT (src), fd, device, "open");
+    gst_zcbuf_src_post_errno (GST_ELEMENT (src), fd, src->node, "open");
     goto fail;
   }
   ret = zcbuf_get_info (fd, &zinfo);
-  zcbuf_close (fd);
   if (ret) {
-    gst_zcbuf_src_post_errno (GST_ELEMENT (src), ret, device, "query");
+    zcbuf_close (fd);
+    gst_zcbuf_src_post_errno (GST_ELEMENT (src), ret, src->node, "query");
     goto fail;
   }
+  if (!find_device (src, fd, device, &zinfo)) {
+    zcbuf_close (fd);
+    goto fail;
+  }
+  zcbuf_close (fd);
   if ((zinfo.version >> 16) != ZCBUF_API_VERSION_MAJOR) {
     GST_ELEMENT_ERROR (src, RESOURCE, SETTINGS,
         ("zcbuf device '%s' speaks ABI %u.%u, this plugin %u.%u.", device,
@@ -260,10 +315,55 @@ gst_zcbuf_src_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
+/* What a named device says it makes, in both memory flavours. */
+static GstCaps *
+caps_of_device (const struct zcbuf_device_desc *d)
+{
+  GstCaps *caps = gst_caps_new_empty ();
+  GValue formats = G_VALUE_INIT, v = G_VALUE_INIT;
+  GstStructure *s;
+  guint i;
+
+  g_value_init (&formats, GST_TYPE_LIST);
+  g_value_init (&v, G_TYPE_STRING);
+  for (i = 0; i < ZCBUF_DEVICE_MAX_FORMATS; i++) {
+    if (d->formats[i] == ZCBUF_FMT_YUYV)
+      g_value_set_static_string (&v, "YUY2");
+    else if (d->formats[i] == ZCBUF_FMT_RGB24)
+      g_value_set_static_string (&v, "RGB");
+    else
+      continue;
+    gst_value_list_append_value (&formats, &v);
+  }
+  s = gst_structure_new ("video/x-raw",
+      "width", GST_TYPE_INT_RANGE, MAX (MIN_DIM, (gint) d->min_width),
+      MIN (MAX_DIM, (gint) d->max_width),
+      "height", GST_TYPE_INT_RANGE, MAX (MIN_DIM, (gint) d->min_height),
+      MIN (MAX_DIM, (gint) d->max_height),
+      "framerate", GST_TYPE_FRACTION_RANGE, 0, 1, MAX_FPS, 1, NULL);
+  gst_structure_set_value (s, "format", &formats);
+  gst_caps_append_structure_full (caps, gst_structure_copy (s),
+      gst_caps_features_new (GST_CAPS_FEATURE_MEMORY_DMABUF, NULL));
+  gst_caps_append_structure (caps, s);
+  g_value_unset (&v);
+  g_value_unset (&formats);
+  return caps;
+}
+
 static GstCaps *
 gst_zcbuf_src_get_caps (GstBaseSrc * bsrc, GstCaps * filter)
 {
-  GstCaps *caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (bsrc));
+  GstZcbufSrc *src = GST_ZCBUF_SRC (bsrc);
+  GstCaps *caps;
+
+  caps = gst_pad_get_pad_template_caps (GST_BASE_SRC_PAD (bsrc));
+  if (src->have_desc) {
+    GstCaps *dev = caps_of_device (&src->desc), *tmpl = caps;
+
+    caps = gst_caps_intersect (dev, tmpl);
+    gst_caps_unref (dev);
+    gst_caps_unref (tmpl);
+  }
 
   if (filter) {
     GstCaps *tmp = gst_caps_intersect_full (filter, caps,
@@ -369,7 +469,8 @@ gst_zcbuf_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
   use_rings = src->use_rings;
   GST_OBJECT_UNLOCK (src);
 
-  pool = gst_zcbuf_pool_new (GST_ELEMENT (src), device, info,
+  pool = gst_zcbuf_pool_new (GST_ELEMENT (src), src->node, src->device_id,
+      device, info,
       fps_of (GST_VIDEO_INFO_FPS_N (info), GST_VIDEO_INFO_FPS_D (info)),
       count, use_rings);
   g_free (device);
@@ -668,6 +769,7 @@ gst_zcbuf_src_finalize (GObject * object)
   GstZcbufSrc *src = GST_ZCBUF_SRC (object);
 
   g_free (src->device);
+  g_free (src->node);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -722,7 +824,9 @@ gst_zcbuf_src_class_init (GstZcbufSrcClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_DEVICE,
       g_param_spec_string ("device", "Device",
-          "The zcbuf device node", ZCBUF_DEFAULT_PATH, rw));
+          "The zcbuf device: its name or id (zcbuf-capture -l lists them) "
+          "on " ZCBUF_DEFAULT_PATH ", or a node path (its default device)",
+          ZCBUF_DEFAULT_PATH, rw));
   g_object_class_install_property (gobject_class, PROP_POOL_SIZE,
       g_param_spec_uint ("pool-size", "Pool size",
           "Number of zcbuf buffers shared between the device and downstream "

@@ -19,6 +19,8 @@
 #    i.e. the zcbuf DMA-buf itself was queued to vim2m's V4L2 OUTPUT queue;
 #    and the BGR output, swapped back, has the device's CRC-32 per frame.
 #  - restart, drops, hold: zcbuf-gst-test (see gst/tests/zcbuf-gst-test.c).
+#  - named: device=sim0 and device=<its id> pick the registered device
+#    (PNGs exact again), an unknown name is a clear error.
 #  - missing, notzcbuf: a clear error on the bus, no hang.
 #  - remove: the device's driver module is removed mid-stream: an error on
 #    the bus within seconds, and the pipeline still goes to NULL.
@@ -27,7 +29,7 @@
 
 GST_ENV=${ZCBUF_GST_ENV:-/zcbuf/gst/env.sh}
 work=/tmp/zcbuf-gst
-all="registry png fakesink vim2m restart drops hold missing notzcbuf remove leaks"
+all="registry png fakesink vim2m named restart drops hold missing notzcbuf remove leaks"
 cases=${*:-$all}
 
 echo "TAP version 13"
@@ -149,6 +151,26 @@ t_vim2m() {
 		return 0
 	fi
 	return 1
+}
+
+# Devices by name and id (issue 12's listing), as zcbuf-capture -l shows them.
+t_named() {
+	if [ ! -r /sys/class/zcbuf/sim0/id ]; then
+		why="no registered device sim0 (zcbuf_sim.ko not loaded)"
+		return 4
+	fi
+	id=$(cat /sys/class/zcbuf/sim0/id)
+	mkdir -p "$work/named"
+	run 60 gst-launch-1.0 -m zcbufsrc device=sim0 num-buffers=4 post-messages=true ! \
+		"$RGB" ! pngenc ! multifilesink location="$work/named/frame-%02d.png" || return 1
+	grep 'zcbuf-frame' "$work/out" >"$work/named.msgs"
+	run 30 zcbuf-gst-check png "$work/named.msgs" "$work"/named/frame-*.png || return 1
+	run 60 gst-launch-1.0 zcbufsrc device="$id" num-buffers=4 ! fakesink || return 1
+	run 30 gst-launch-1.0 zcbufsrc device=nosuch0 ! fakesink
+	rc=$?
+	[ $rc != 0 ] && [ $rc != 124 ] || { say "device=nosuch0: gst-launch exited $rc"; return 1; }
+	grep -q "zcbuf device 'nosuch0' does not exist" "$work/out" ||
+		{ say "no clear error for an unknown device"; return 1; }
 }
 
 t_restart() { run 90 zcbuf-gst-test restart; }
