@@ -23,7 +23,9 @@ v=$(cat VERSION)
 export CPPFLAGS="-DZCBUF_CPPFLAGS_MARK"
 export CFLAGS="-O1 -g -frecord-gcc-switches -fstack-protector-explicit"
 export LDFLAGS="-Wl,-z,now"
-unset CI
+# A make that runs us (make -s check-host) must not make ours silent: the
+# compile lines are checked.
+unset CI MAKEFLAGS MFLAGS MAKELEVEL
 
 d=$tmp/usr
 if ! make --no-print-directory install PREFIX=/usr DESTDIR="$d" BUILDDIR="$tmp/build" >"$tmp/log" 2>&1; then
