@@ -125,6 +125,7 @@ checkpatch:
 BUILDDIR ?= $(CURDIR)/build
 USERLIB_O = O=$(BUILDDIR)/userlib
 APPS_O = O=$(BUILDDIR)/apps LIBZCBUF_DIR=$(BUILDDIR)/userlib
+GST_O = O=$(BUILDDIR)/gst LIBZCBUF_DIR=$(BUILDDIR)/userlib
 
 userlib:
 	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib $(USERLIB_O); fi
@@ -157,7 +158,7 @@ install-apps: install-lib
 # The GStreamer plugin: into $(LIBDIR)/gstreamer-1.0 (GST_PLUGIN_PATH), or
 # GStreamer's own plugin directory with PREFIX=/usr; PLUGINDIR= overrides.
 install-gst:
-	$(MAKE) -C gst install $(INSTALL_VARS) $(if $(PLUGINDIR),PLUGINDIR=$(PLUGINDIR))
+	$(MAKE) -C gst install $(INSTALL_VARS) $(GST_O) $(if $(PLUGINDIR),PLUGINDIR=$(PLUGINDIR))
 
 install-udev:
 	install -d $(DESTDIR)$(UDEVRULESDIR)
@@ -185,7 +186,7 @@ deb:
 
 # The GStreamer plugin (zcbufsrc) and its guest-side test helpers.
 gst: userlib
-	@$(MAKE) -C gst
+	@$(MAKE) -C gst $(GST_O)
 
 selftests: userlib
 	@[ -r $(ZCBUF_CACHE)/kselftest/kselftest_harness.h ] || scripts/setup.sh

@@ -39,6 +39,7 @@ for f in usr/bin/zcbuf-capture usr/include/zcbuf/libzcbuf.h usr/include/linux/zc
 	usr/share/man/man3/zcbuf_open.3 usr/share/man/man3/zcbuf_close.3 usr/share/man/man4/zcbuf.4; do
 	check "installed /$f" test -e "$d/$f"
 done
+check "installed the GStreamer plugin (libgstzcbuf.so)" bash -c "find '$d' -path '*/gstreamer-1.0/libgstzcbuf.so' | grep -q ."
 check "-Werror only in CI" bash -c "! grep -q -- -Werror '$tmp/log'"
 check "CPPFLAGS reach the compiler" grep -q -- "-DZCBUF_CPPFLAGS_MARK.*-c -o .*capture.o" "$tmp/log"
 check "CFLAGS reach the library" bash -c "readelf -p .GCC.command.line '$d/usr/lib/libzcbuf.so.$v' | grep -q stack-protector-explicit"
