@@ -61,6 +61,18 @@ if ! make --no-print-directory -j2 userlib apps selftests gst ||
 fi
 timings+=("userland build: $(since "$t") s")
 
+# What needs no guest: versions agree, library exports, manual pages,
+# zcbuf-capture's command line and exit codes, make install. One check.
+t=$(now)
+hdr "host: make check-host"
+if make --no-print-directory check-host; then
+	pass=$((pass + 1))
+else
+	fail=$((fail + 1))
+	problems+=("make check-host failed (above)")
+fi
+timings+=("host checks: $(since "$t") s")
+
 # Both module builds first (in parallel: they do not share a directory), so
 # a build problem shows before any boot.
 # A kernel is 6.1, 6.12, newest (or its major.minor), a release in the cache,

@@ -26,6 +26,7 @@ set -euo pipefail
 #   flex bison bc libelf-dev libssl-dev python3: building kernel host tools
 #     (the newest kernel's, rebuilt for this glibc) and the debug kernel
 #   gnuplot-nox: make bench's plot; v4l-utils: v4l2-ctl for the V4L2 tests
+#   man-db: make check-host lints the manual pages with man --warnings
 #   libgstreamer*-dev: the GStreamer plugin (gst/); gstreamer1.0-tools and
 #     -plugins-base/-good: gst-launch-1.0 and the elements the guest tests
 #     and make bench run against zcbufsrc (pngenc, multifilesink, v4l2convert,
@@ -34,7 +35,7 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 	build-essential gcc-multilib sparse pahole libpng-dev
 	flex bison bc libelf-dev libssl-dev python3
-	gnuplot-nox v4l-utils
+	gnuplot-nox v4l-utils man-db
 	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
