@@ -89,7 +89,6 @@ struct _GstZcbufSrc
   /* Negotiated; streaming thread (pool also under the object lock). */
   GstVideoInfo info;
   GstClockTime duration;
-  guint max_buffers;		/* the module's limit per context */
   GstZcbufPool *pool;
 
   /* Streaming thread; frames and dropped also under the object lock. */
@@ -278,7 +277,6 @@ gst_zcbuf_src_start (GstBaseSrc * bsrc)
             pool_size, device, zinfo.max_buffers), (NULL));
     goto fail;
   }
-  src->max_buffers = zinfo.max_buffers;
   src->seq_pool = NULL;
   src->next_seq = 0;
   src->offset_base = 0;
