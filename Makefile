@@ -157,8 +157,13 @@ install-apps: install-lib
 
 # The GStreamer plugin: into $(LIBDIR)/gstreamer-1.0 (GST_PLUGIN_PATH), or
 # GStreamer's own plugin directory with PREFIX=/usr; PLUGINDIR= overrides.
+# Without GStreamer's development packages make install skips it, and says so.
+GST_DEV_PKGS = gstreamer-1.0 gstreamer-base-1.0 gstreamer-video-1.0 gstreamer-allocators-1.0
 install-gst:
-	$(MAKE) -C gst install $(INSTALL_VARS) $(GST_O) $(if $(PLUGINDIR),PLUGINDIR=$(PLUGINDIR))
+	@if pkg-config --exists $(GST_DEV_PKGS); then \
+		$(MAKE) -C gst install $(INSTALL_VARS) $(GST_O) $(if $(PLUGINDIR),PLUGINDIR=$(PLUGINDIR)); \
+	else echo "install: GStreamer development packages missing (libgstreamer1.0-dev" \
+		"libgstreamer-plugins-base1.0-dev): zcbufsrc not installed" >&2; fi
 
 install-udev:
 	install -d $(DESTDIR)$(UDEVRULESDIR)
