@@ -359,8 +359,9 @@ static void open_error(const char *path, int err)
 	fprintf(stderr, "zcbuf-capture: %s: %s\n", path, strerror(-err));
 	if (err == -ENOENT || err == -ENODEV || err == -ENXIO)
 		fprintf(stderr, "zcbuf-capture: is the zcbuf module loaded? "
-			"(sudo modprobe zcbuf; zcbuf-capture --list-devices "
-			"lists the nodes)\n");
+			"(sudo modprobe zcbuf_sim: the simulated devices, it "
+			"loads zcbuf too; zcbuf-capture --list-devices lists "
+			"the nodes)\n");
 	else if (err == -EACCES || err == -EPERM)
 		fprintf(stderr, "zcbuf-capture: the udev rule 60-zcbuf.rules "
 			"(package zcbuf-dkms, or make install) gives zcbuf "
@@ -713,6 +714,7 @@ static int list_devices(void)
 	static const char *const caps[] = {
 		"contig", "import", "camera", "nic", "strict", "ring",
 		"devices",
+		"devices",
 	};
 	struct zcbuf_info info;
 	unsigned int bit;
@@ -763,7 +765,7 @@ static int list_devices(void)
 	if (!listed) {
 		fprintf(stderr, "zcbuf-capture: no usable zcbuf device under "
 			"/dev%s\n", i ? "" : " (is the zcbuf module loaded? "
-			"sudo modprobe zcbuf)");
+			"sudo modprobe zcbuf_sim)");
 		return CAPTURE_EXIT_SETUP;
 	}
 	return CAPTURE_EXIT_OK;
