@@ -13,6 +13,8 @@
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
+#include "zcbuf_tpg.h"
+
 struct device;
 struct zcbuf_config;
 struct zcbuf_dev_buf;
@@ -49,7 +51,7 @@ int zcbuf_sim_dma_read(struct zcbuf_sim_dma *dma, void *dst, size_t len);
  * @rnd: random numbers (packet sizes and contents), seeded from cfg->seed
  * @line: scratch: one line of a frame, or one packet
  * @line_size: bytes in @line
- * @bars: one pre-rendered line of colour bars
+ * @tpg: the camera's test pattern
  * @pkt_seq: packets generated since start
  */
 struct zcbuf_sim_gen {
@@ -57,7 +59,7 @@ struct zcbuf_sim_gen {
 	struct rnd_state *rnd;
 	u8 *line;
 	size_t line_size;
-	u8 *bars;
+	struct zcbuf_tpg tpg;
 	u64 pkt_seq;
 };
 

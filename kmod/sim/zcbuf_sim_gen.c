@@ -2,8 +2,7 @@
 /*
  * What the simulated device produces and consumes.
  *
- * Camera: colour bars, a box that moves with the frame number and the frame
- * number itself drawn in the top left corner, in RGB24 or YUYV, line by line.
+ * Camera: zcbuf's test pattern (zcbuf_tpg.h), line by line.
  * NIC RX: packets of random size, each starting with its 64-bit packet
  * number, described by a table at the start of the buffer.  NIC TX: one
  * packet read back.  Every payload is checksummed (zlib's CRC-32) as it goes
@@ -21,6 +20,7 @@
 
 #include "zcbuf_device.h"
 #include "zcbuf_sim.h"
+#include "zcbuf_tpg.h"
 
 #define ZCBUF_SIM_MAX_FPS	1000
 #define ZCBUF_SIM_MAX_RATE	100000
@@ -109,100 +109,6 @@ int zcbuf_sim_configure(struct zcbuf_config *cfg)
 	return 0;
 }
 
-/* RGB of the eight bars: white, yellow, cyan, green, magenta, red, blue, black */
-static const u8 zcbuf_bar_rgb[8][3] = {
-	{ 235, 235, 235 }, { 235, 235, 16 }, { 16, 235, 235 }, { 16, 235, 16 },
-	{ 235, 16, 235 }, { 235, 16, 16 }, { 16, 16, 235 }, { 16, 16, 16 },
-};
-
-/* BT.601 limited range, integer approximation. */
-static void zcbuf_rgb_to_yuv(const u8 *rgb, u8 *y, u8 *u, u8 *v)
-{
-	int r = rgb[0], g = rgb[1], b = rgb[2];
-
-	*y = clamp((66 * r + 129 * g + 25 * b + 128) / 256 + 16, 16, 235);
-	*u = clamp((-38 * r - 74 * g + 112 * b + 128) / 256 + 128, 16, 240);
-	*v = clamp((112 * r - 94 * g - 18 * b + 128) / 256 + 128, 16, 240);
-}
-
-static void zcbuf_render_bars(const struct zcbuf_config *cfg, u8 *line)
-{
-	u32 x;
-
-	for (x = 0; x < cfg->width; x += 2) {
-		const u8 *c0 = zcbuf_bar_rgb[x * 8 / cfg->width];
-		const u8 *c1 = zcbuf_bar_rgb[(x + 1) * 8 / cfg->width];
-
-		if (cfg->pixelformat == ZCBUF_FMT_RGB24) {
-			memcpy(line + x * 3, c0, 3);
-			memcpy(line + x * 3 + 3, c1, 3);
-		} else {
-			u8 y0, y1, u0, u1, v0, v1;
-
-			zcbuf_rgb_to_yuv(c0, &y0, &u0, &v0);
-			zcbuf_rgb_to_yuv(c1, &y1, &u1, &v1);
-			line[x * 2] = y0;
-			line[x * 2 + 1] = (u0 + u1) / 2;
-			line[x * 2 + 2] = y1;
-			line[x * 2 + 3] = (v0 + v1) / 2;
-		}
-	}
-}
-
-/* Paint pixels [x0, x1) of a line grey level @level (16 black, 235 white). */
-static void zcbuf_paint(const struct zcbuf_config *cfg, u8 *line, u32 x0,
-			u32 x1, u8 level)
-{
-	u32 x;
-
-	x1 = min(x1, cfg->width);
-	if (cfg->pixelformat == ZCBUF_FMT_RGB24) {
-		if (x0 < x1)
-			memset(line + x0 * 3, level, (x1 - x0) * 3);
-		return;
-	}
-	for (x = x0; x < x1; x++) {
-		line[x * 2] = level;
-		line[x * 2 + 1] = 128;
-	}
-}
-
-/* A 3x5 font for the frame number: bit 14 is the top left pixel. */
-static const u16 zcbuf_digits[10] = {
-	0x7b6f, 0x2c97, 0x73e7, 0x73cf, 0x5bc9,
-	0x79cf, 0x79ef, 0x7249, 0x7bef, 0x7bcf,
-};
-
-#define ZCBUF_NR_DIGITS		8
-
-/* Draw row @y of the frame number @text (ZCBUF_NR_DIGITS digits). */
-static void zcbuf_draw_number(const struct zcbuf_config *cfg, u8 *line,
-			      u32 y, const char *text)
-{
-	u32 scale = max(1U, cfg->height / 60);
-	u32 x0 = 2 * scale, y0 = 2 * scale, row, d, col;
-
-	if (y < y0 || y >= y0 + 7 * scale)
-		return;
-	/* A black plate one pixel row of digits bigger than the digits. */
-	zcbuf_paint(cfg, line, x0, x0 + (ZCBUF_NR_DIGITS * 4 + 1) * scale, 16);
-	row = (y - y0) / scale;
-	if (row < 1 || row > 5)
-		return;
-	row -= 1;
-
-	for (d = 0; d < ZCBUF_NR_DIGITS; d++) {
-		u16 glyph = zcbuf_digits[text[d] - '0'];
-
-		for (col = 0; col < 3; col++) {
-			u32 x = x0 + (1 + d * 4 + col) * scale;
-
-			if (glyph & (1U << (14 - row * 3 - col)))
-				zcbuf_paint(cfg, line, x, x + scale, 235);
-		}
-	}
-}
-
 int zcbuf_sim_gen_init(struct zcbuf_sim_gen *gen,
 		       const struct zcbuf_config *cfg, struct rnd_state *rnd)
 {
@@ -221,19 +127,19 @@ int zcbuf_sim_gen_init(struct zcbuf_sim_gen *gen,
 		return -ENOMEM;
 
 	if (cfg->personality == ZCBUF_DEV_CAMERA) {
-		gen->bars = kvmalloc(gen->line_size, GFP_KERNEL);
-		if (!gen->bars) {
+		int ret = zcbuf_tpg_init(&gen->tpg, cfg);
+
+		if (ret) {
 			kvfree(gen->line);
-			return -ENOMEM;
+			return ret;
 		}
-		zcbuf_render_bars(cfg, gen->bars);
 	}
 	return 0;
 }
 
 void zcbuf_sim_gen_fini(struct zcbuf_sim_gen *gen)
 {
-	kvfree(gen->bars);
+	zcbuf_tpg_fini(&gen->tpg);
 	kvfree(gen->line);
 }
 
@@ -250,25 +156,15 @@ int zcbuf_sim_gen_frame(struct zcbuf_sim_gen *gen, struct device *dev,
 			struct zcbuf_dev_buf *dbuf, u64 sequence)
 {
 	const struct zcbuf_config *cfg = gen->cfg;
-	u32 box = max(min(cfg->width, cfg->height) / 6, 2U);
-	u32 box_x = (sequence * 4) % (cfg->width - box + 1);
-	u32 box_y = (sequence * 2) % (cfg->height - box + 1);
-	char text[ZCBUF_NR_DIGITS + 1];
 	u32 crc = ZCBUF_CRC_INIT;
 	struct zcbuf_sim_dma dma;
 	u32 y;
 	int ret;
 
-	snprintf(text, sizeof(text), "%08llu", sequence % 100000000ULL);
+	zcbuf_tpg_start_frame(&gen->tpg, sequence);
 	zcbuf_sim_dma_start(&dma, dev, dbuf->sgt);
 	for (y = 0; y < cfg->height; y++) {
-		memcpy(gen->line, gen->bars, gen->line_size);
-		if (y >= box_y && y < box_y + box)
-			zcbuf_paint(cfg, gen->line, box_x & ~1U,
-				    (box_x & ~1U) + box,
-				    sequence & 1 ? 235 : 16);
-		zcbuf_draw_number(cfg, gen->line, y, text);
-
+		zcbuf_tpg_line(&gen->tpg, y, gen->line);
 		ret = zcbuf_sim_dma_write(&dma, gen->line, gen->line_size);
 		if (ret)
 			return ret;
