@@ -19,11 +19,13 @@
  * buf->lock is never held while taking the reservation lock.
  */
 
+#include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
+#include <linux/iommu.h>
 #include <linux/iosys-map.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -396,6 +398,31 @@ static bool zcbuf_dmabuf_overlaps(struct zcbuf_buffer *buf,
 	return false;
 }
 
+/*
+ * Whether @dev can reach every page of @buf.  A device with a narrow DMA
+ * mask (QEMU's edu: 28 bits) reaches pages above it only through an IOMMU
+ * or swiotlb bounce buffers; with neither, dma-direct would WARN and fail
+ * the mapping.  Refuse it cleanly instead.
+ */
+static bool zcbuf_dmabuf_reachable(struct zcbuf_buffer *buf,
+				   struct device *dev)
+{
+	u64 limit = dma_get_mask(dev);
+	unsigned int i;
+
+	/* A bounce pool shows as a limit on the mapping size. */
+	if (!dma_addressing_limited(dev) || device_iommu_mapped(dev) ||
+	    dma_max_mapping_size(dev) != SIZE_MAX)
+		return true;
+	if (dev->bus_dma_limit)
+		limit = min(limit, dev->bus_dma_limit);
+	for (i = 0; i < buf->npages; i++)
+		if (phys_to_dma(dev, page_to_phys(buf->pages[i])) +
+		    PAGE_SIZE - 1 > limit)
+			return false;
+	return true;
+}
+
 static struct sg_table *zcbuf_dmabuf_map(struct dma_buf_attachment *attachment,
 					 enum dma_data_direction dir)
 {
@@ -403,6 +430,9 @@ static struct sg_table *zcbuf_dmabuf_map(struct dma_buf_attachment *attachment,
 	struct zcbuf_attachment *a = attachment->priv;
 	struct zcbuf_buffer *buf = exp->buf;
 	int ret;
+
+	if (!zcbuf_dmabuf_reachable(buf, a->dev))
+		return ERR_PTR(-ERANGE);
 
 	mutex_lock(&buf->lock);
 	if (zcbuf_dmabuf_overlaps(buf, a, dir)) {

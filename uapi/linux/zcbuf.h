@@ -398,7 +398,10 @@ struct zcbuf_stream {
  * The buffer must hold zcbuf_config.frame_size bytes (EINVAL); a device
  * that writes (camera, RX) refuses a read-only imported DMA-buf (EACCES);
  * EBUSY if the buffer is already queued, or if another context's device
- * mapping of the same zcbuf buffer would overlap a writable one.
+ * mapping of the same zcbuf buffer would overlap a writable one.  ERANGE if
+ * the device cannot reach the buffer's memory: its DMA mask is narrower
+ * than the buffer's addresses and neither an IOMMU nor swiotlb bounce
+ * buffers bridge the gap (QEMU's edu reaches 28 bits).
  * Allowed before STREAMON.  For TX, finish CPU writes with ZCBUF_SYNC_END first.
  */
 struct zcbuf_qbuf {
