@@ -10,8 +10,9 @@
 # Environment:
 #   ZCBUF_CHECK_KERNELS   kernels to test (default "6.1 6.12 newest"); an entry
 #                         can also be a built kernel tree (e.g. the debug kernel)
-#   ZCBUF_CHECK_BOOTS     boot profiles, comma separated (default
-#                         "-,swiotlb=force"). A profile is
+#   ZCBUF_CHECK_BOOTS     boot profiles, comma separated (default: "-",
+#                         "swiotlb=force", and two edu boots, see below).
+#                         A profile is
 #                         CMDLINE[|QEMU-ARGS[|TESTS]]: extra kernel command line
 #                         ("-" for none), extra QEMU arguments (e.g. devices)
 #                         and the tests to run in that boot (default: all, or
@@ -29,7 +30,18 @@ top=$(cd "$here/.." && pwd)
 cd "$top" || exit 1
 
 kernels=${ZCBUF_CHECK_KERNELS:-6.1 6.12 newest}
-IFS=, read -r -a boots <<<"${ZCBUF_CHECK_BOOTS:--,swiotlb=force}"
+# QEMU's edu device (zcbuf_edu.ko) in two more boots: a 256 MiB guest
+# without an IOMMU (all RAM within edu's 28-bit DMA mask: a 1 GiB guest
+# has no swiotlb pool below it), and a 1 GiB q35 guest behind intel-iommu
+# (edu gets IOVAs; the simulator, a platform device, stays on dma-direct).
+# edu moves ~10 chunks of 4 KiB a second, so its boots run the edu tests
+# and a few quick ones, not the whole suite.
+edu_tests="zcbuf_edu zcbuf_devices"
+iommu_tests="zcbuf_edu zcbuf_devices zcbuf_basic zcbuf_buffers zcbuf_mmap zcbuf_import"
+default_boots="-,swiotlb=force"
+default_boots+=",-|-m 256M -device edu|$edu_tests"
+default_boots+=",intel_iommu=on|-machine q35 -device intel-iommu -device edu|$iommu_tests"
+IFS=, read -r -a boots <<<"${ZCBUF_CHECK_BOOTS:-$default_boots}"
 tests=${ZCBUF_CHECK_TESTS:-}
 timeout_s=${ZCBUF_CHECK_TIMEOUT:-900}
 guest_modules=${ZCBUF_CHECK_MODULES-vivid vgem loop}
@@ -110,6 +122,7 @@ for k in $kernels; do
 	fi
 	ko=${ko%% *}
 	simko=${ko%/*}/sim/zcbuf_sim.ko
+	eduko=${ko%/*}/edu/zcbuf_edu.ko
 	rel=$("$here/kver.sh" "$k")
 	# zcbuf_gst.sh: GStreamer (kernel-independent) and, where it builds,
 	# vim2m (Debian's kernels have none) for the v4l2convert import test.
@@ -147,9 +160,10 @@ for k in $kernels; do
 		"$here/qemu-run.sh" -q -k "$k" "${args[@]}" -t "$timeout_s" \
 			-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
 			-f "$ko:/zcbuf/zcbuf.ko" -f "$simko:/zcbuf/zcbuf_sim.ko" \
+			-f "$eduko:/zcbuf/zcbuf_edu.ko" \
 			-f build/selftests:/zcbuf/selftests "${gstf[@]}" \
 			-- sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko \
-			-d /zcbuf/zcbuf_sim.ko $btests 2>&1 |
+			-d /zcbuf/zcbuf_sim.ko -d /zcbuf/zcbuf_edu.ko $btests 2>&1 |
 			tee "$out/$name.out"
 		qrc=${PIPESTATUS[0]}
 		# qemu-run's own figure excludes waiting for the QEMU lock.

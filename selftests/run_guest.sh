@@ -88,9 +88,13 @@ else
 	tf=$((tf + 1))
 fi
 # The drivers register their devices with the core: after it, in order.
+# The simulator translates DMA addresses itself and so refuses to load
+# behind an IOMMU: there, its absence is no failure.
 for d in $drivers; do
 	if out=$(insmod "$d" 2>&1); then
 		echo "# insmod $d: $(ls /sys/class/zcbuf 2>/dev/null | tr '\n' ' ')"
+	elif [ "${d##*/}" = zcbuf_sim.ko ] && [ -n "$(ls /sys/class/iommu 2>/dev/null)" ]; then
+		echo "# insmod $d: not loaded behind an IOMMU (the simulator needs dma-direct)"
 	else
 		echo "# insmod $d failed: $out"
 		tf=$((tf + 1))
