@@ -714,7 +714,6 @@ static int list_devices(void)
 	static const char *const caps[] = {
 		"contig", "import", "camera", "nic", "strict", "ring",
 		"devices",
-		"devices",
 	};
 	struct zcbuf_info info;
 	unsigned int bit;
