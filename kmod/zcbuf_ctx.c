@@ -155,6 +155,7 @@ void zcbuf_pending_finish(struct zcbuf_ctx *ctx, struct zcbuf_pending *p,
 {
 	u32 i;
 
+	zcbuf_queue_pending_finish(ctx, p, publish);
 	if (p->file) {
 		if (publish) {
 			fd_install(p->fd, p->file);

@@ -104,6 +104,15 @@ struct zcbuf_ctx {
  * @first: index of @slots[0]
  * @count: entries in @slots
  * @bytes: bytes of allocated buffers in @slots (counted in total_size)
+ * @taken: DQBUF: the DONE buffer whose result is being copied out
+ *	(ZCBUF_STATE_CLAIMED, counted in the queue's nr_taking); it goes to
+ *	user space, or back to the head of the done list
+ * @taken_epoch: the queue's epoch when @taken was taken
+ * @ring: RING_SETUP: the rings, published once the offsets reached user
+ *	space (the queue is committing meanwhile)
+ * @config: CONFIG: @cfg is committed once frame_size reached user space
+ *	(the queue is committing meanwhile)
+ * @cfg: the checked configuration
  */
 struct zcbuf_pending {
 	int fd;
@@ -112,6 +121,11 @@ struct zcbuf_pending {
 	u32 first;
 	u32 count;
 	u64 bytes;
+	struct zcbuf_slot *taken;
+	u32 taken_epoch;
+	struct zcbuf_ring *ring;
+	bool config;
+	struct zcbuf_config cfg;
 };
 
 struct zcbuf_ctx *zcbuf_ctx_create(void);

@@ -189,8 +189,11 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx, int error)
 	INIT_LIST_HEAD(&queue->done);
 	queue->nr_queued = 0;
 	queue->nr_done = 0;
+	queue->epoch++;
+	/* A buffer DQBUF or read() took is its taker's to give back. */
 	xa_for_each(&ctx->slots, index, slot)
-		slot->state = ZCBUF_STATE_USER;
+		if (slot->state != ZCBUF_STATE_CLAIMED)
+			slot->state = ZCBUF_STATE_USER;
 	spin_unlock_irq(&queue->qlock);
 	if (queue->ring)
 		zcbuf_ring_sq_discard(queue->ring);
@@ -307,7 +310,8 @@ int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
 		return -EINVAL;
 
 	mutex_lock(&ctx->lock);
-	if (queue->streaming || queue->nr_queued || queue->nr_done) {
+	if (queue->streaming || queue->committing || queue->nr_queued ||
+	    READ_ONCE(queue->nr_done) || READ_ONCE(queue->nr_taking)) {
 		ret = -EBUSY;
 		goto unlock;
 	}
@@ -326,36 +330,21 @@ int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
 			ret = -EINVAL;
 			goto unlock;
 		}
-		zcbuf_queue_unbind(ctx);
-		queue->gone = false;
-		ret = 0;
-		goto unlock;
-	}
-	if (cfg->reserved0 || cfg->personality > ZCBUF_DEV_NIC_TX) {
-		ret = -EINVAL;
-		goto unlock;
+	} else {
+		if (cfg->reserved0 || cfg->personality > ZCBUF_DEV_NIC_TX) {
+			ret = -EINVAL;
+			goto unlock;
+		}
+		/* The device checks it and sets frame_size; nothing binds yet. */
+		ret = zcbuf_registry_check(cfg);
+		if (ret)
+			goto unlock;
 	}
 
-	/*
-	 * The buffers are mapped for the device they were queued to; the
-	 * next QBUF maps them for this one.  Nothing is queued now.
-	 */
-	if (queue->zdev) {
-		struct zcbuf_slot *slot;
-		unsigned long index;
-
-		xa_for_each(&ctx->slots, index, slot)
-			zcbuf_queue_detach_slot(slot);
-	}
-	ret = zcbuf_registry_bind(queue, cfg);
-	if (ret)
-		goto unlock;
-
-	queue->gone = false;
-	queue->cfg = *cfg;
-	queue->dir = cfg->personality == ZCBUF_DEV_NIC_TX ?
-		      DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	queue->configured = true;
+	/* Committed by zcbuf_queue_pending_finish() once frame_size is out. */
+	pending->config = true;
+	pending->cfg = *cfg;
+	queue->committing = true;
 unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -407,7 +396,7 @@ int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
 		ret = queue->gone ? -ENODEV : -EINVAL;
 		goto unlock;
 	}
-	if (queue->streaming) {
+	if (queue->streaming || queue->committing) {
 		ret = -EBUSY;
 		goto unlock;
 	}
@@ -534,12 +523,14 @@ static bool zcbuf_queue_fits(const struct zcbuf_queue *queue,
 	return !bytesused;
 }
 
-/* Queue one buffer from the ioctl path; ctx->lock held. */
-static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
-			   u64 tx_bytes)
+/*
+ * Hand a claimed buffer that fits the configuration to the device, from
+ * the ioctl path; ctx->lock held.  On failure it is still claimed.
+ */
+static int zcbuf_queue_submit(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
+			      u64 tx_bytes)
 {
 	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
-	u32 state;
 	int ret;
 
 	lockdep_assert_held(&ctx->lock);
@@ -549,6 +540,31 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	    !(slot->dmabuf->file->f_mode & FMODE_WRITE))
 		return -EACCES;
 
+	ret = zcbuf_queue_attach_slot(queue, slot);
+	if (!ret)
+		ret = zcbuf_queue_enqueue(queue, slot, tx_bytes);
+	if (ret)
+		return ret;
+
+	if (queue->streaming && queue->zdev->info.ops->buf_queued)
+		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
+	return 0;
+}
+
+/* Queue one buffer for QBUF; ctx->lock held. */
+static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
+			   u64 tx_bytes)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	u32 state;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+
+	/* The configuration may be about to change. */
+	if (queue->committing)
+		return -EBUSY;
+
 	/* With rings, a completed buffer goes back without a DQBUF. */
 	spin_lock_irq(&queue->qlock);
 	state = zcbuf_queue_claim(queue, slot);
@@ -556,19 +572,13 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	if (state == ZCBUF_STATE_CLAIMED)
 		return -EBUSY;
 
-	ret = zcbuf_queue_attach_slot(queue, slot);
-	if (!ret)
-		ret = zcbuf_queue_enqueue(queue, slot, tx_bytes);
+	ret = zcbuf_queue_submit(ctx, slot, tx_bytes);
 	if (ret) {
 		spin_lock_irq(&queue->qlock);
 		zcbuf_queue_unclaim(queue, slot, state);
 		spin_unlock_irq(&queue->qlock);
-		return ret;
 	}
-
-	if (queue->streaming && queue->zdev->info.ops->buf_queued)
-		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
-	return 0;
+	return ret;
 }
 
 int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
@@ -595,8 +605,13 @@ int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
 	return ret;
 }
 
-/* Take the oldest done buffer back for user space; NULL if none. */
-static struct zcbuf_slot *zcbuf_queue_dequeue(struct zcbuf_queue *queue)
+/*
+ * Take the oldest done buffer for DQBUF or read(): off the done list and
+ * claimed (FREE, QBUF and STREAMOFF leave it alone) until its result has
+ * reached user space, when zcbuf_queue_untake() gives it out or back.
+ * ctx->lock held.  NULL if none is done.
+ */
+static struct zcbuf_slot *zcbuf_queue_take_done(struct zcbuf_queue *queue)
 {
 	struct zcbuf_dev_buf *dbuf;
 	struct zcbuf_slot *slot;
@@ -610,18 +625,41 @@ static struct zcbuf_slot *zcbuf_queue_dequeue(struct zcbuf_queue *queue)
 	}
 	list_del(&dbuf->node);
 	queue->nr_done--;
+	queue->nr_taking++;
 	slot = zcbuf_dbuf_slot(dbuf);
-	slot->state = ZCBUF_STATE_USER;
-	trace_zcbuf_dqbuf(slot->index, dbuf->sequence);
+	slot->state = ZCBUF_STATE_CLAIMED;
+	spin_unlock_irq(&queue->qlock);
+	return slot;
+}
+
+/*
+ * Finish zcbuf_queue_take_done(): the buffer is user space's if its
+ * result was @delivered, else it is DONE again, first in line (or user
+ * space's too, when the queue was emptied since @epoch).  ctx->lock held.
+ */
+static void zcbuf_queue_untake(struct zcbuf_queue *queue,
+			       struct zcbuf_slot *slot, u32 epoch,
+			       bool delivered)
+{
+	bool to_user = delivered || epoch != queue->epoch;
+
+	spin_lock_irq(&queue->qlock);
+	queue->nr_taking--;
+	if (to_user) {
+		slot->state = ZCBUF_STATE_USER;
+		trace_zcbuf_dqbuf(slot->index, slot->dbuf.sequence);
+	} else {
+		slot->state = ZCBUF_STATE_DONE;
+		list_add(&slot->dbuf.node, &queue->done);
+		queue->nr_done++;
+	}
 	spin_unlock_irq(&queue->qlock);
 
-	/*
-	 * Strict mode is only changed by CONFIG, which refuses while buffers
-	 * are done, so reading it here without ctx->lock is stable.
-	 */
-	if (queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf)
+	/* CONFIG, which sets strict mode, refuses while a buffer is taken. */
+	if (to_user && queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf)
 		zcbuf_buffer_restore_cpu(slot->buf);
-	return slot;
+	if (!to_user)
+		wake_up_all(&queue->done_wq);
 }
 
 int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
@@ -638,9 +676,8 @@ int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
 	if (READ_ONCE(queue->ring))
 		return -EINVAL;
 
-	/* ctx->lock keeps FREE off the slot until its result is copied. */
 	mutex_lock(&ctx->lock);
-	slot = zcbuf_queue_dequeue(queue);
+	slot = zcbuf_queue_take_done(queue);
 	if (!slot) {
 		mutex_unlock(&ctx->lock);
 		return queue->gone ? -ENODEV : -EAGAIN;
@@ -654,6 +691,9 @@ int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
 	req->bytesused = dbuf->bytesused;
 	req->checksum = dbuf->checksum;
 	req->npackets = dbuf->npackets;
+	/* User space's once the result is copied out, else done again. */
+	pending->taken = slot;
+	pending->taken_epoch = queue->epoch;
 	mutex_unlock(&ctx->lock);
 	return 0;
 }
@@ -742,7 +782,8 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 	struct zcbuf_buffer *buf;
 	struct zcbuf_slot *slot;
 	struct dma_buf *dmabuf;
-	u32 index;
+	u64 tx_bytes;
+	u32 epoch;
 	size_t n;
 	int ret;
 
@@ -754,7 +795,7 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 
 	for (;;) {
 		mutex_lock(&ctx->lock);
-		slot = zcbuf_queue_dequeue(queue);
+		slot = zcbuf_queue_take_done(queue);
 		if (slot)
 			break;
 		if (!queue->streaming) {
@@ -772,9 +813,13 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 			return ret;
 	}
 
-	/* Copy without ctx->lock: copy_to_user may fault (mmap_lock). */
+	/*
+	 * Copy without ctx->lock: copy_to_user may fault (mmap_lock).  The
+	 * slot is claimed meanwhile: nothing frees, queues or returns it.
+	 */
 	n = min_t(u64, len, slot->dbuf.bytesused);
-	index = slot->index;
+	tx_bytes = slot->dbuf.tx_bytes;
+	epoch = queue->epoch;
 	dmabuf = slot->dmabuf;
 	buf = slot->buf;
 	get_dma_buf(dmabuf);
@@ -792,11 +837,21 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 	}
 	dma_buf_put(dmabuf);
 
-	/* Back to the device, unless user space took the buffer meanwhile. */
 	mutex_lock(&ctx->lock);
-	slot = zcbuf_slot_find(ctx, index);
-	if (slot && queue->configured)
-		zcbuf_queue_buf(ctx, slot, 0);
+	if (ret) {
+		/* Nothing reached user space: the frame is the next one again. */
+		zcbuf_queue_untake(queue, slot, epoch, false);
+	} else if (queue->configured && !queue->committing &&
+		   zcbuf_queue_fits(queue, slot, tx_bytes) &&
+		   !zcbuf_queue_submit(ctx, slot, tx_bytes)) {
+		/* Back to the device, as it was queued (TX: the same packet). */
+		spin_lock_irq(&queue->qlock);
+		queue->nr_taking--;
+		spin_unlock_irq(&queue->qlock);
+	} else {
+		/* It cannot be queued again: the buffer is user space's. */
+		zcbuf_queue_untake(queue, slot, epoch, true);
+	}
 	mutex_unlock(&ctx->lock);
 
 	return ret ? ret : n;
@@ -1087,7 +1142,8 @@ int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
 		return -EINVAL;
 
 	mutex_lock(&ctx->lock);
-	if (queue->ring || queue->streaming || queue->nr_done) {
+	if (queue->ring || queue->committing || queue->streaming ||
+	    READ_ONCE(queue->nr_done) || READ_ONCE(queue->nr_taking)) {
 		ret = -EBUSY;
 		goto unlock;
 	}
@@ -1100,10 +1156,9 @@ int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
 		ret = -ENOMEM;
 		goto unlock;
 	}
-	/* Under qlock too: complete() and poll() look at it there. */
-	spin_lock_irq(&queue->qlock);
-	WRITE_ONCE(queue->ring, ring);
-	spin_unlock_irq(&queue->qlock);
+	/* Published by zcbuf_queue_pending_finish() once the offsets are out. */
+	pending->ring = ring;
+	queue->committing = true;
 
 	memset(req, 0, sizeof(*req));
 	req->entries = entries;
@@ -1133,6 +1188,83 @@ int zcbuf_ioctl_ring_kick(struct zcbuf_ctx *ctx, void *arg,
 		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
 	mutex_unlock(&ctx->lock);
 	return ret;
+}
+
+/*
+ * Apply a configuration CONFIG checked and reported; ctx->lock held, not
+ * streaming, nothing queued or done (CONFIG's checks, held since by the
+ * committing flag).
+ */
+static void zcbuf_queue_commit_config(struct zcbuf_ctx *ctx,
+				      struct zcbuf_config *cfg)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_slot *slot;
+	unsigned long index;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (cfg->personality == ZCBUF_DEV_NONE) {
+		zcbuf_queue_unbind(ctx);
+		queue->gone = false;
+		return;
+	}
+
+	/*
+	 * The buffers are mapped for the device they were queued to; the
+	 * next QBUF maps them for this one.
+	 */
+	if (queue->zdev)
+		xa_for_each(&ctx->slots, index, slot)
+			zcbuf_queue_detach_slot(slot);
+	if (zcbuf_registry_bind(queue, cfg)) {
+		/* The device went away since CONFIG checked it. */
+		zcbuf_queue_unbind(ctx);
+		queue->gone = true;
+		return;
+	}
+	queue->gone = false;
+	queue->cfg = *cfg;
+	queue->dir = cfg->personality == ZCBUF_DEV_NIC_TX ?
+		      DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	queue->configured = true;
+}
+
+/*
+ * zcbuf_queue_pending_finish() - commit or undo what CONFIG, RING_SETUP or
+ * DQBUF prepared, now that its result did (@publish) or did not reach user
+ * space.  Called by zcbuf_pending_finish() for every ioctl.
+ */
+void zcbuf_queue_pending_finish(struct zcbuf_ctx *ctx,
+				struct zcbuf_pending *p, bool publish)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_ring *unused = NULL;
+
+	if (!p->taken && !p->ring && !p->config)
+		return;
+
+	mutex_lock(&ctx->lock);
+	if (p->taken)
+		zcbuf_queue_untake(queue, p->taken, p->taken_epoch, publish);
+	if (p->ring) {
+		if (publish) {
+			/* Under qlock too: complete() and poll() look there. */
+			spin_lock_irq(&queue->qlock);
+			WRITE_ONCE(queue->ring, p->ring);
+			spin_unlock_irq(&queue->qlock);
+		} else {
+			unused = p->ring;
+		}
+		queue->committing = false;
+	}
+	if (p->config) {
+		if (publish)
+			zcbuf_queue_commit_config(ctx, &p->cfg);
+		queue->committing = false;
+	}
+	mutex_unlock(&ctx->lock);
+	zcbuf_ring_destroy(unused);
 }
 
 /* mmap of the rings; ctx->lock held. */

@@ -51,6 +51,12 @@ struct vm_area_struct;
  * @ring: the shared CQ and SQ, once set up; set under the context's lock
  *	and qlock while not streaming, never changed while streaming, freed
  *	with the context
+ * @committing: CONFIG or RING_SETUP has prepared a change that it makes
+ *	only once its result has reached user space; until then CONFIG,
+ *	RING_SETUP, STREAMON and QBUF fail with EBUSY
+ * @epoch: incremented whenever every buffer returns to user space
+ *	(STREAMOFF, close), so that a DONE buffer taken by DQBUF or read()
+ *	is not put back into a queue that has been emptied meanwhile
  *
  * The fields above are under the context's lock.  The device never takes
  * that lock, so that stopping it with the lock held cannot deadlock.
@@ -64,6 +70,9 @@ struct vm_area_struct;
  * @stats: counters since STREAMON (queued and done are computed)
  * @nr_queued: buffers in ZCBUF_STATE_QUEUED or ZCBUF_STATE_DEVICE
  * @nr_done: entries in @done
+ * @nr_taking: DONE buffers DQBUF or read() took off @done whose result has
+ *	not reached user space yet (ZCBUF_STATE_CLAIMED): they count as done
+ *	for CONFIG and RING_SETUP
  * @done_wq: poll() and read() wait here for a completion
  */
 struct zcbuf_queue {
@@ -78,6 +87,8 @@ struct zcbuf_queue {
 	u64 fence_context;
 	atomic64_t fence_seqno;
 	struct zcbuf_ring *ring;
+	bool committing;
+	u32 epoch;
 
 	spinlock_t qlock;	/* see @qlock above */
 	struct list_head queued;
@@ -86,6 +97,7 @@ struct zcbuf_queue {
 	struct zcbuf_stats stats;
 	unsigned int nr_queued;
 	unsigned int nr_done;
+	unsigned int nr_taking;
 	wait_queue_head_t done_wq;
 };
 
@@ -97,6 +109,8 @@ void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
 u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
 int zcbuf_queue_claim_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
 int zcbuf_queue_ring_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma);
+void zcbuf_queue_pending_finish(struct zcbuf_ctx *ctx,
+				struct zcbuf_pending *p, bool publish);
 
 int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
 		       struct zcbuf_pending *pending);

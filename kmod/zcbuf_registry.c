@@ -357,6 +357,46 @@ static struct zcbuf_device *zcbuf_registry_find(u32 id, u32 personality)
 	return NULL;
 }
 
+/* Find and ask the device @cfg names; zcbuf_devices_lock held. */
+static struct zcbuf_device *zcbuf_registry_configure(struct zcbuf_config *cfg,
+						     int *ret)
+{
+	struct zcbuf_device *zdev;
+
+	lockdep_assert_held(&zcbuf_devices_lock);
+
+	zdev = zcbuf_registry_find(cfg->device, cfg->personality);
+	if (!zdev) {
+		*ret = -ENODEV;
+		return NULL;
+	}
+	if (!(zdev->info.kinds & BIT(cfg->personality))) {
+		*ret = -EINVAL;
+		return NULL;
+	}
+	*ret = zdev->info.ops->configure(zdev, cfg);
+	return *ret ? NULL : zdev;
+}
+
+/**
+ * zcbuf_registry_check() - whether the device @cfg names takes it
+ * @cfg: the configuration (cfg->device, cfg->personality set); the device
+ *	sets cfg->frame_size
+ *
+ * Binds nothing: CONFIG checks first and binds (zcbuf_registry_bind())
+ * once its result has reached user space.
+ * Return: as zcbuf_registry_bind().
+ */
+int zcbuf_registry_check(struct zcbuf_config *cfg)
+{
+	int ret;
+
+	mutex_lock(&zcbuf_devices_lock);
+	zcbuf_registry_configure(cfg, &ret);
+	mutex_unlock(&zcbuf_devices_lock);
+	return ret;
+}
+
 /**
  * zcbuf_registry_bind() - configure the device @cfg names for @queue
  * @queue: the queue; its context's lock held, not streaming, nothing queued
@@ -373,17 +413,8 @@ int zcbuf_registry_bind(struct zcbuf_queue *queue, struct zcbuf_config *cfg)
 	int ret;
 
 	mutex_lock(&zcbuf_devices_lock);
-	zdev = zcbuf_registry_find(cfg->device, cfg->personality);
-	if (!zdev) {
-		ret = -ENODEV;
-		goto unlock;
-	}
-	if (!(zdev->info.kinds & BIT(cfg->personality))) {
-		ret = -EINVAL;
-		goto unlock;
-	}
-	ret = zdev->info.ops->configure(zdev, cfg);
-	if (ret)
+	zdev = zcbuf_registry_configure(cfg, &ret);
+	if (!zdev)
 		goto unlock;
 
 	if (queue->zdev != zdev) {

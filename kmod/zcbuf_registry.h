@@ -53,6 +53,7 @@ int zcbuf_registry_init(void);
 void zcbuf_registry_exit(void);
 
 int zcbuf_registry_describe(struct zcbuf_device_desc *desc);
+int zcbuf_registry_check(struct zcbuf_config *cfg);
 int zcbuf_registry_bind(struct zcbuf_queue *queue, struct zcbuf_config *cfg);
 void zcbuf_registry_unbind(struct zcbuf_queue *queue);
 

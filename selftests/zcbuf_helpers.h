@@ -233,6 +233,38 @@ static inline void *zc_map_buffer(int fd, uint32_t index, size_t *size)
 		       q.offset);
 }
 
+/*
+ * A read-only copy of an ioctl argument (@len <= one page): the kernel can
+ * read it but writing the result back fails with EFAULT.  Free with
+ * zc_ro_free().  NULL with errno set on failure.
+ */
+static inline void *zc_ro_copy(const void *src, size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (len > page) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, src, len);
+	if (mprotect(p, page, PROT_READ)) {
+		munmap(p, page);
+		return NULL;
+	}
+	return p;
+}
+
+static inline void zc_ro_free(void *p)
+{
+	if (p)
+		munmap(p, (size_t)sysconf(_SC_PAGESIZE));
+}
+
 /* A byte pattern that differs per seed and per position. */
 static inline uint8_t zc_pattern_byte(uint32_t seed, size_t i)
 {

@@ -413,6 +413,26 @@ TEST_F(ring, mmap_rules)
 	munmap(q, rs.mmap_size);
 }
 
+/*
+ * RING_SETUP whose result cannot be written back (EFAULT) sets up nothing:
+ * the ioctl path still works and the next RING_SETUP succeeds.
+ */
+TEST_F(ring, setup_efault_leaves_no_ring)
+{
+	struct zcbuf_ring_setup zero = { 0 }, *ro;
+	struct zcbuf_dqbuf d;
+	struct zr r;
+
+	ro = zc_ro_copy(&zero, sizeof(zero));
+	ASSERT_NE(NULL, ro);
+	ASSERT_EQ(-EFAULT, zr_setup_req(self->fd, ro));
+	ASSERT_EQ(-EAGAIN, zs_dqbuf(self->fd, &d));
+	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
+	ASSERT_EQ(-EINVAL, zs_dqbuf(self->fd, &d));
+	zr_close(&r);
+	zc_ro_free(ro);
+}
+
 /* ---- the ioctl path is closed in ring mode ---- */
 
 TEST_F(ring, dqbuf_and_read_einval)

@@ -24,7 +24,10 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 
 #include "kselftest_harness.h"
@@ -769,6 +772,142 @@ TEST_F(camera, read_blocking)
 }
 
 /* error_permille = 1000: every frame completes with ZCBUF_DQ_ERROR. */
+/*
+ * DQBUF whose result cannot be written back (a read-only argument: EFAULT)
+ * takes nothing: the frame is still DONE and the next DQBUF returns it.
+ */
+TEST_F(camera, dqbuf_efault_keeps_the_frame)
+{
+	struct zcbuf_dqbuf zero = { 0 }, *ro, d;
+	struct zcbuf_stats st;
+
+	ro = zc_ro_copy(&zero, sizeof(zero));
+	ASSERT_NE(NULL, ro);
+	ASSERT_EQ(0, queue_all(self));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, wait_idle(self->fd));
+	ASSERT_EQ(-EFAULT, zc_ioctl(self->fd, ZCBUF_IOC_DQBUF, ro));
+	ASSERT_EQ(0, zs_stats(self->fd, &st));
+	ASSERT_EQ(NBUF, st.done);
+	ASSERT_EQ(ZCBUF_STATE_DONE, zs_state(self->fd, self->first));
+	ASSERT_EQ(0, zs_dqbuf(self->fd, &d));
+	ASSERT_EQ(self->first, d.index);
+	ASSERT_EQ(0, d.sequence);
+	check_frame(_metadata, self, variant, &d, 0);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	zc_ro_free(ro);
+}
+
+/*
+ * read() into memory it cannot write (EFAULT) consumes nothing: the frame
+ * is still the oldest DONE one (it used to be requeued and lost).
+ */
+TEST_F(camera, read_efault_keeps_the_frame)
+{
+	size_t page = self->info.page_size;
+	struct zcbuf_stats st;
+	struct zcbuf_dqbuf d;
+	void *ro;
+
+	ro = zc_ro_copy("", 1);
+	ASSERT_NE(NULL, ro);
+	ASSERT_EQ(0, queue_all(self));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, wait_idle(self->fd));
+	ASSERT_EQ(-1, read(self->fd, ro, page));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, zs_stats(self->fd, &st));
+	ASSERT_EQ(NBUF, st.done);
+	ASSERT_EQ(0, st.queued);
+	ASSERT_EQ(0, zs_dqbuf(self->fd, &d));
+	ASSERT_EQ(0, d.sequence);
+	check_frame(_metadata, self, variant, &d, 0);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	zc_ro_free(ro);
+}
+
+struct uffd_read {
+	int fd;
+	void *dst;
+	size_t len;
+	ssize_t ret;
+	int err;
+};
+
+static void *uffd_read_fn(void *arg)
+{
+	struct uffd_read *r = arg;
+
+	r->ret = read(r->fd, r->dst, r->len);
+	r->err = errno;
+	return NULL;
+}
+
+/*
+ * While read() copies a frame out (held here by a userfaultfd on the
+ * destination), the buffer it will queue again is claimed: STREAMOFF
+ * leaves it alone and CONFIG, which would make it too small, is refused
+ * (EBUSY); afterwards read() queues it again for the same configuration.
+ */
+TEST_F(camera, read_requeue_keeps_the_configuration)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	struct uffdio_zeropage zp = { 0 };
+	struct uffd_read r = { .fd = self->fd };
+	struct pollfd p;
+	struct uffd_msg msg;
+	size_t page = self->info.page_size;
+	size_t len = (self->frame_size + page - 1) / page * page;
+	pthread_t thread;
+	int uffd, i, queued = 0;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	r.dst = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.dst);
+	r.len = self->frame_size;
+	reg.range.start = (uintptr_t)r.dst;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	ASSERT_EQ(0, queue_all(self));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, wait_idle(self->fd));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, uffd_read_fn, &r));
+	p = (struct pollfd){ .fd = uffd, .events = POLLIN };
+	ASSERT_EQ(1, poll(&p, 1, ZS_WAIT_MS));
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	/* The copy is stuck: stop, and try to make the buffers too small. */
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	ASSERT_EQ(-EBUSY, zs_config_camera(self->fd, variant->width * 2,
+					   variant->height, variant->fmt, 0,
+					   0, NULL));
+
+	zp.range.start = (uintptr_t)r.dst;
+	zp.range.len = len;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_ZEROPAGE, &zp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ((ssize_t)self->frame_size, r.ret) TH_LOG("errno %d", r.err);
+	ASSERT_EQ(0, zs_read_number(r.dst, variant->width, variant->height,
+				    variant->fmt));
+
+	/* The buffer read() took went back to the device, the rest to us. */
+	for (i = 0; i < NBUF; i++)
+		queued += zs_state(self->fd, self->first + i) ==
+			  ZCBUF_STATE_QUEUED;
+	ASSERT_EQ(1, queued);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	munmap(r.dst, len);
+	close(uffd);
+}
+
 TEST_F(camera, injected_errors)
 {
 	struct zcbuf_config extra = { .error_permille = 1000, .seed = 1 };
@@ -1088,6 +1227,30 @@ TEST_F(queue, config_busy)
 	ASSERT_EQ(-EBUSY, zs_config(self->fd, &tx_ok, NULL));
 	ASSERT_EQ(0, zs_streamoff(self->fd));
 	ASSERT_EQ(0, zs_config_none(self->fd));
+}
+
+/*
+ * CONFIG whose frame_size cannot be written back (EFAULT) configures
+ * nothing: unconfigured stays unconfigured, TX stays TX.
+ */
+TEST_F(queue, config_efault_commits_nothing)
+{
+	struct zcbuf_config *ro;
+
+	ro = zc_ro_copy(&cam_ok, sizeof(cam_ok));
+	ASSERT_NE(NULL, ro);
+	ASSERT_EQ(-EFAULT, zc_ioctl(self->fd, ZCBUF_IOC_CONFIG, ro));
+	ASSERT_EQ(-EINVAL, zs_qbuf(self->fd, self->big, 0));
+	ASSERT_EQ(-EINVAL, zs_streamon(self->fd));
+
+	ASSERT_EQ(0, zs_config(self->fd, &tx_ok, NULL));
+	ASSERT_EQ(-EFAULT, zc_ioctl(self->fd, ZCBUF_IOC_CONFIG, ro));
+	ASSERT_EQ(-EINVAL, zs_qbuf(self->fd, self->big, 0));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->big, 100));
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	/* And nothing is left busy. */
+	ASSERT_EQ(0, zs_config(self->fd, &cam_ok, NULL));
+	zc_ro_free(ro);
 }
 
 TEST_F(queue, qbuf_errors)

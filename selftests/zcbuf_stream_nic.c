@@ -432,6 +432,35 @@ TEST_F(nic_tx, batch)
 	ASSERT_EQ(0, zs_streamoff(self->fd));
 }
 
+/*
+ * read() on TX copies the packet the device sent and queues the buffer
+ * again as it was queued: the same packet goes out again (it used to be
+ * requeued with bytesused 0).
+ */
+TEST_F(nic_tx, read_requeues_the_same_packet)
+{
+	const size_t len = 1000;
+	uint8_t copy[1100];
+	struct zcbuf_dqbuf d;
+	uint32_t crc;
+
+	fill_packet(self, 0, len, 7);
+	crc = zs_crc32(self->map[0], len);
+	ASSERT_EQ(0, zs_sync(self->fd, self->first,
+			     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0, len));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, len));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ((ssize_t)len, read(self->fd, copy, sizeof(copy)));
+	ASSERT_EQ(crc, zs_crc32(copy, len));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(self->first, d.index);
+	ASSERT_EQ(0, d.flags);
+	ASSERT_EQ(1, d.sequence);
+	ASSERT_EQ(len, d.bytesused);
+	ASSERT_EQ(crc, d.checksum);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
 /* error_permille = 1000: every transmission completes with an error. */
 TEST_F(nic_tx, injected_errors)
 {

@@ -40,8 +40,11 @@
  *
  * read() on /dev/zcbuf is the traditional copying path: it takes the oldest
  * DONE buffer, copies its bytesused bytes (at most count; a read of 0 bytes
- * takes nothing) into the caller's memory, queues the buffer again and
- * returns the bytes copied.  It blocks
+ * takes nothing) into the caller's memory, queues the buffer again as it was
+ * queued before (NIC TX: the same bytesused) and returns the bytes copied.
+ * When the copy fails (EFAULT), the frame stays the oldest DONE one.  When
+ * the buffer cannot be queued again (queueing failed), it is user space's
+ * (ZCBUF_STATE_USER) and read() still returns the bytes copied.  It blocks
  * unless O_NONBLOCK (EAGAIN), and fails with EPIPE when not streaming and no
  * buffer is DONE.  Per-frame metadata is only available through DQBUF.
  *
@@ -73,6 +76,13 @@
  * zero), and a longer one if the extra bytes are zero (E2BIG otherwise).  It
  * writes back as many bytes as the caller passed, zeroing what it does not
  * know.  In version 1.0 every structure is at its first version.
+ *
+ * A command that fails changes nothing, also when only the write-back
+ * failed (EFAULT): new buffers, fds, rings and configurations appear, and
+ * DQBUF's buffer changes hands, only once the result has reached the
+ * caller.  While CONFIG or RING_SETUP is between its change and the
+ * write-back, a concurrent CONFIG, RING_SETUP, STREAMON or QBUF on the same
+ * context fails with EBUSY.
  */
 #ifndef _UAPI_LINUX_ZCBUF_H
 #define _UAPI_LINUX_ZCBUF_H
@@ -427,7 +437,8 @@ struct zcbuf_qbuf {
  * @reserved: (out) zero
  *
  * Never blocks: EAGAIN when no buffer is DONE (wait with poll() or the
- * eventfd).
+ * eventfd).  If the result cannot be written back (EFAULT), the buffer stays
+ * DONE and is the next one DQBUF returns.
  */
 struct zcbuf_dqbuf {
 	__u32 index;
