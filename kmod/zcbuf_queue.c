@@ -268,11 +268,17 @@ void zcbuf_queue_device_gone(struct zcbuf_queue *queue,
 		mutex_unlock(&ctx->lock);
 		return;
 	}
+	/*
+	 * Gone first: stopping wakes the pollers, which must see
+	 * EPOLLERR | EPOLLHUP, not only the EPOLLERR of a stopped queue.
+	 */
+	spin_lock_irq(&queue->qlock);
+	WRITE_ONCE(queue->gone, true);
+	spin_unlock_irq(&queue->qlock);
 	zcbuf_queue_stop(ctx, -ENODEV);
 	zcbuf_queue_unbind(ctx);
 
 	spin_lock_irq(&queue->qlock);
-	WRITE_ONCE(queue->gone, true);
 	if (queue->eventfd)
 		zcbuf_eventfd_signal(queue->eventfd);
 	spin_unlock_irq(&queue->qlock);
@@ -723,6 +729,9 @@ __poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
 	spin_lock_irq(&queue->qlock);
 	if (queue->ring ? zcbuf_ring_cq_ready(queue->ring) : queue->nr_done)
 		mask |= EPOLLIN | EPOLLRDNORM;
+	else if (!READ_ONCE(queue->streaming))
+		/* As videobuf2: nothing done and nothing ever will be. */
+		mask |= EPOLLERR;
 	if (queue->gone)
 		mask |= EPOLLERR | EPOLLHUP;
 	spin_unlock_irq(&queue->qlock);

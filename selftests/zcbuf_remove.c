@@ -189,7 +189,8 @@ TEST_F(remove, rmmod_midstream)
 	/* Another device: the simulator, loaded again, with a new id. */
 	ASSERT_EQ(0, zc_module_load("zcbuf_sim", NULL));
 	ASSERT_EQ(0, config(self->fd, 0, NULL));
-	EXPECT_EQ(0, ({ struct pollfd p = { .fd = self->fd, .events = POLLIN };
+	/* Not gone (no POLLHUP); not streaming, nothing done: POLLERR. */
+	EXPECT_EQ(POLLERR, ({ struct pollfd p = { .fd = self->fd, .events = POLLIN };
 			poll(&p, 1, 0) == 1 ? p.revents : 0; }));
 	for (i = 0; i < NBUFS; i++)
 		if (self->first + i != queued_idx)
@@ -315,7 +316,8 @@ TEST_F(remove, other_contexts_untouched)
 	EXPECT_EQ(-ENODEV, zs_dqbuf(self->fd, &d));
 	/* ... the unconfigured one does not. */
 	EXPECT_EQ(-EAGAIN, zs_dqbuf(other, &d));
-	EXPECT_EQ(0, ({ struct pollfd p = { .fd = other, .events = POLLIN };
+	/* Not gone (no POLLHUP); not streaming, nothing done: POLLERR. */
+	EXPECT_EQ(POLLERR, ({ struct pollfd p = { .fd = other, .events = POLLIN };
 			poll(&p, 1, 0) == 1 ? p.revents : 0; }));
 	EXPECT_EQ(0, zc_free(other, idx));
 	close(other);

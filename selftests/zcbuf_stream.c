@@ -826,6 +826,59 @@ TEST_F(camera, read_efault_keeps_the_frame)
 	zc_ro_free(ro);
 }
 
+struct blocked_poll {
+	int fd;
+	int ret;
+	short revents;
+};
+
+static void *blocked_poll_fn(void *arg)
+{
+	struct blocked_poll *b = arg;
+	struct pollfd p = { .fd = b->fd, .events = POLLIN };
+
+	b->ret = poll(&p, 1, ZS_WAIT_MS);
+	b->revents = p.revents;
+	return NULL;
+}
+
+/*
+ * poll(): POLLERR at once when nothing is done and nothing can complete
+ * (not streaming, queued or not), as videobuf2; quiet while streaming with
+ * nothing done; STREAMOFF wakes a sleeping poller with POLLERR.
+ */
+TEST_F(camera, poll_err_when_nothing_can_complete)
+{
+	struct blocked_poll b = { .fd = self->fd };
+	struct pollfd p = { .fd = self->fd, .events = POLLIN };
+	struct zcbuf_dqbuf d;
+	pthread_t thread;
+	int n = 0;
+
+	ASSERT_EQ(1, poll(&p, 1, ZS_WAIT_MS));
+	ASSERT_EQ(POLLERR, p.revents);
+	ASSERT_EQ(0, queue_all(self));
+	ASSERT_EQ(1, poll(&p, 1, ZS_WAIT_MS));
+	ASSERT_EQ(POLLERR, p.revents);
+
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, wait_idle(self->fd));
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	ASSERT_EQ(POLLIN, p.revents);
+	while (!zs_dqbuf(self->fd, &d))
+		n++;
+	ASSERT_EQ(NBUF, n);
+	/* Streaming: a QBUF may still complete, so no error. */
+	ASSERT_EQ(0, poll(&p, 1, 100));
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, blocked_poll_fn, &b));
+	zs_sleep_ms(100);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(1, b.ret);
+	ASSERT_EQ(POLLERR, b.revents);
+}
+
 struct uffd_read {
 	int fd;
 	void *dst;

@@ -27,9 +27,10 @@
  *    +-------------------------------DQBUF----------------------------+
  *
  * Completions are signalled on an eventfd (ZCBUF_IOC_SET_EVENTFD, one count
- * per completed buffer) and by poll() on the /dev/zcbuf fd (POLLIN while a
- * buffer is DONE; poll() reports nothing else, so a thread that stops the
- * stream wakes its poller by its own means, e.g. an eventfd write).
+ * per completed buffer) and by poll() on the /dev/zcbuf fd: POLLIN while a
+ * buffer is DONE (with rings: while the CQ holds entries); POLLERR while
+ * none is and the device is not streaming, so that nothing ever will be
+ * (as videobuf2): STREAMOFF wakes every poller with it.
  *
  * Implicit synchronisation: QBUF adds a fence to the reservation object of
  * the buffer's DMA-buf (a write fence when the device writes, a read fence
