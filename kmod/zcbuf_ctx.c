@@ -36,6 +36,7 @@ struct zcbuf_ctx *zcbuf_ctx_create(void)
 	kref_init(&ctx->kref);
 	mutex_init(&ctx->lock);
 	xa_init(&ctx->slots);
+	xa_init_flags(&ctx->windows, XA_FLAGS_ALLOC1);
 	zcbuf_queue_init(&ctx->queue);
 	atomic_long_inc(&zcbuf_counters.contexts);
 	return ctx;
@@ -77,6 +78,7 @@ void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
 	xa_for_each(&ctx->slots, index, slot)
 		zcbuf_slot_destroy(ctx, slot);
 	xa_destroy(&ctx->slots);
+	xa_destroy(&ctx->windows);
 	atomic_long_dec(&zcbuf_counters.contexts);
 	zcbuf_ctx_put(ctx);
 }
@@ -126,6 +128,26 @@ free_slot:
 	return ERR_PTR(ret);
 }
 
+/*
+ * Reserve an mmap window for a slot being made; ctx->lock held.  Windows
+ * are handed out cyclically over every window below the offset limit, so a
+ * freed buffer's offset comes back only after all the others (a stale
+ * offset fails rather than maps another buffer), and there are always
+ * more windows than a context may hold slots.  0 or -ENOMEM.
+ */
+static int zcbuf_reserve_window(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
+{
+	u32 last = (ZCBUF_MMAP_OFFSET_LIMIT >> zcbuf_limits.window_shift) - 1;
+	int ret;
+
+	ret = xa_alloc_cyclic(&ctx->windows, &slot->window, NULL,
+			      XA_LIMIT(1, last), &ctx->next_window,
+			      GFP_KERNEL_ACCOUNT);
+	if (ret < 0)
+		return ret == -EBUSY ? -ENOMEM : ret;
+	return 0;
+}
+
 /* Reserve @count indices from @first; ctx->lock held.  0 or -ENOMEM. */
 static int zcbuf_reserve_indices(struct zcbuf_ctx *ctx, u32 first, u32 count)
 {
@@ -169,12 +191,16 @@ void zcbuf_pending_finish(struct zcbuf_ctx *ctx, struct zcbuf_pending *p,
 
 	mutex_lock(&ctx->lock);
 	for (i = 0; i < p->count; i++) {
-		if (publish)
-			/* Into a reserved entry: allocates nothing, cannot fail. */
+		if (publish) {
+			/* Into reserved entries: allocates nothing, cannot fail. */
 			xa_store(&ctx->slots, p->first + i, p->slots[i],
 				 GFP_KERNEL);
-		else
+			xa_store(&ctx->windows, p->slots[i]->window, p->slots[i],
+				 GFP_KERNEL);
+		} else {
 			xa_release(&ctx->slots, p->first + i);
+			xa_erase(&ctx->windows, p->slots[i]->window);
+		}
 	}
 	if (!publish) {
 		ctx->nr_slots -= p->count;
@@ -236,6 +262,11 @@ int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
 			goto destroy_slots;
 		}
 		slots[i]->index = first + i;
+		ret = zcbuf_reserve_window(ctx, slots[i]);
+		if (ret) {
+			zcbuf_slot_destroy(ctx, slots[i]);
+			goto destroy_slots;
+		}
 	}
 
 	/* Counted now, visible once the caller knows their indices. */
@@ -252,8 +283,10 @@ int zcbuf_ioctl_alloc(struct zcbuf_ctx *ctx, void *arg,
 	return 0;
 
 destroy_slots:
-	while (i--)
+	while (i--) {
+		xa_erase(&ctx->windows, slots[i]->window);
 		zcbuf_slot_destroy(ctx, slots[i]);
+	}
 	for (i = 0; i < req->count; i++)
 		xa_release(&ctx->slots, first + i);
 unlock:
@@ -283,6 +316,7 @@ int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
 		return -EBUSY;
 	}
 	xa_erase(&ctx->slots, slot->index);
+	xa_erase(&ctx->windows, slot->window);
 	ctx->nr_slots--;
 	if (slot->buf)
 		ctx->total_size -= slot->size;
@@ -309,7 +343,7 @@ int zcbuf_ioctl_query(struct zcbuf_ctx *ctx, void *arg,
 	req->index = index;
 	req->flags = slot->flags;
 	req->size = slot->size;
-	req->offset = (u64)index << ZCBUF_OFFSET_SHIFT;
+	req->offset = (u64)slot->window << zcbuf_limits.window_shift;
 	req->state = zcbuf_queue_slot_state(ctx, slot);
 	mutex_unlock(&ctx->lock);
 	return 0;
@@ -408,6 +442,11 @@ int zcbuf_ioctl_import(struct zcbuf_ctx *ctx, void *arg,
 	ret = zcbuf_reserve_indices(ctx, slot->index, 1);
 	if (ret)
 		goto unlock;
+	ret = zcbuf_reserve_window(ctx, slot);
+	if (ret) {
+		xa_release(&ctx->slots, slot->index);
+		goto unlock;
+	}
 	ctx->next_index++;
 	ctx->nr_slots++;
 	mutex_unlock(&ctx->lock);
@@ -495,26 +534,24 @@ put:
 }
 
 /**
- * zcbuf_ctx_mmap() - map (part of) one buffer of the context
+ * zcbuf_ctx_mmap() - map (part of) one buffer of the context, or the rings
  * @ctx: the context
- * @vma: the new mapping; vm_pgoff encodes the index and the page offset
+ * @vma: the new mapping; vm_pgoff encodes the window and the page offset
+ *	in it (see struct zcbuf_limits)
  *
- * The mapping becomes a mapping of the buffer's DMA-buf: it holds the
+ * The mapping of a buffer becomes a mapping of its DMA-buf: it holds the
  * DMA-buf, not the context.
  */
 int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma)
 {
-	const unsigned int shift = ZCBUF_OFFSET_SHIFT - PAGE_SHIFT;
+	const unsigned int shift = zcbuf_limits.window_shift - PAGE_SHIFT;
 	unsigned long pgoff = vma->vm_pgoff & ((1UL << shift) - 1);
-	unsigned long index = vma->vm_pgoff >> shift;
+	unsigned long window = vma->vm_pgoff >> shift;
 	struct zcbuf_slot *slot;
 	struct dma_buf *dmabuf;
 	int ret;
 
-	if (index > U32_MAX)
-		return -EINVAL;
-
-	if (index == ZCBUF_RING_MMAP_INDEX) {
+	if (!window) {
 		if (pgoff)
 			return -EINVAL;
 		mutex_lock(&ctx->lock);
@@ -524,7 +561,7 @@ int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma)
 	}
 
 	mutex_lock(&ctx->lock);
-	slot = zcbuf_slot_find(ctx, index);
+	slot = xa_load(&ctx->windows, window);
 	if (!slot) {
 		mutex_unlock(&ctx->lock);
 		return -EINVAL;

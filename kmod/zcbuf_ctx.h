@@ -21,19 +21,26 @@ struct sg_table;
 struct vm_area_struct;
 struct zcbuf_buffer;
 
-/* mmap offset of buffer @index: one 4 GiB window per index. */
-#define ZCBUF_OFFSET_SHIFT	32
+/*
+ * Every mmap offset stays below this, so that 32-bit processes reach it:
+ * mmap2() takes a 32-bit page offset.
+ */
+#define ZCBUF_MMAP_OFFSET_LIMIT	(1ULL << (32 + 12))
 
 /**
  * struct zcbuf_limits - bounds on what one context may hold (module params)
  * @max_buffers: buffers per context
  * @max_buffer_size: bytes per buffer
  * @max_total_size: bytes of all allocated buffers of a context
+ * @window_shift: log2 of a buffer's mmap window: window n (1 to
+ *	@max_buffers) is at offset n << @window_shift; window 0 holds the
+ *	rings (ZCBUF_OFF_RINGS)
  */
 struct zcbuf_limits {
 	unsigned int max_buffers;
 	u64 max_buffer_size;
 	u64 max_total_size;
+	unsigned int window_shift;
 };
 
 extern struct zcbuf_limits zcbuf_limits;
@@ -52,6 +59,8 @@ extern struct zcbuf_limits zcbuf_limits;
  * @sgt: @attach mapped for the device in direction @dir (under ctx->lock)
  * @dir: direction of @sgt
  * @dbuf: the buffer as the device sees it while queued
+ * @window: the slot's mmap window (see struct zcbuf_limits), reserved in
+ *	ctx->windows while the slot is being made, then pointing to it
  * @rcu: slots are freed after a grace period: the device's SQ path looks
  *	them up under RCU, without ctx->lock
  */
@@ -66,6 +75,7 @@ struct zcbuf_slot {
 	struct sg_table *sgt;
 	enum dma_data_direction dir;
 	struct zcbuf_dev_buf dbuf;
+	u32 window;
 	struct rcu_head rcu;
 };
 
@@ -74,10 +84,14 @@ struct zcbuf_slot {
  * @kref: the file's reference, and one for each device unregistering
  *	while the context is bound to it; the memory goes with the last
  *	(zcbuf_ctx_put()), everything else when the file is closed
- * @lock: protects @slots (membership and every slot's @state), @next_index,
- *	@nr_slots and @total_size.  Taken inside mmap_lock (from ->mmap), so
- *	nothing that may fault on user memory runs under it.
+ * @lock: protects @slots (membership and every slot's @state), @windows,
+ *	@next_index, @nr_slots and @total_size.  Taken inside mmap_lock (from
+ *	->mmap), so nothing that may fault on user memory runs under it.
  * @slots: index -> struct zcbuf_slot
+ * @windows: mmap window -> struct zcbuf_slot; windows of freed buffers are
+ *	reused (cyclically, see zcbuf_reserve_window()), unlike indices, so
+ *	offsets stay below ZCBUF_MMAP_OFFSET_LIMIT
+ * @next_window: where the cyclic search for a free window starts
  * @next_index: index of the next buffer created; indices are never reused
  * @nr_slots: number of entries in @slots
  * @total_size: bytes of the buffers allocated (not imported) here
@@ -87,7 +101,9 @@ struct zcbuf_ctx {
 	struct kref kref;
 	struct mutex lock;	/* see @lock above */
 	struct xarray slots;
+	struct xarray windows;
 	u32 next_index;
+	u32 next_window;
 	u32 nr_slots;
 	u64 total_size;
 	struct zcbuf_queue queue;

@@ -14,6 +14,7 @@
 
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
@@ -240,6 +241,13 @@ static int __init zcbuf_init(void)
 	zcbuf_limits.max_buffers = max_buffers;
 	zcbuf_limits.max_buffer_size = max_buffer_size;
 	zcbuf_limits.max_total_size = max_total_size;
+	/* A window per buffer, each as large as the largest buffer. */
+	zcbuf_limits.window_shift = order_base_2(max_buffer_size);
+	if (((u64)max_buffers + 1) << zcbuf_limits.window_shift >
+	    ZCBUF_MMAP_OFFSET_LIMIT) {
+		pr_err("zcbuf: max_buffers x max_buffer_size too large for 32-bit mmap offsets\n");
+		return -EINVAL;
+	}
 
 	ret = zcbuf_registry_init();
 	if (ret)

@@ -1172,7 +1172,7 @@ int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
 	memset(req, 0, sizeof(*req));
 	req->entries = entries;
 	req->mmap_size = ring->size;
-	req->mmap_offset = ZCBUF_RING_MMAP_INDEX << ZCBUF_OFFSET_SHIFT;
+	req->mmap_offset = ZCBUF_OFF_RINGS;
 	req->cq = ring->cq;
 	req->sq = ring->sq;
 unlock:

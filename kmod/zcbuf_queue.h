@@ -31,9 +31,6 @@ struct vm_area_struct;
  */
 #define ZCBUF_STATE_CLAIMED	0x80000000U
 
-/* The rings' mmap offset is this index's window (see ZCBUF_OFFSET_SHIFT). */
-#define ZCBUF_RING_MMAP_INDEX	0xffffffffULL
-
 /**
  * struct zcbuf_queue - the queue of one context
  * @zdev: the device, while bound to one (zcbuf_registry.c: it changes under

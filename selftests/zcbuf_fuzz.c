@@ -683,7 +683,7 @@ static void op_mmap(struct thr *t)
 		len = page_size * (1 + rnd(t, 8));
 		break;
 	case 2:	/* the rings */
-		off = 0xffffffffULL << 32;
+		off = ZCBUF_OFF_RINGS;
 		len = atomic_load(&ctx_ring_size[c]);
 		if (!len || chance(t, 20))
 			len = page_size * (1 + rnd(t, 8));

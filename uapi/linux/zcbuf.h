@@ -15,6 +15,14 @@
  * ZCBUF_IOC_QUERY maps the buffer itself: no copy is ever made.  Only shared
  * mappings are allowed.
  *
+ * mmap offsets: the rings are at ZCBUF_OFF_RINGS (0, as io_uring's
+ * IORING_OFF_SQ_RING); each buffer has a window of its own at the offset
+ * QUERY reports.  Windows are handed out in turn: a freed buffer's offset
+ * is given to a later buffer only after every other one was.  Every
+ * offset is below 2^44, so 32-bit processes reach all of them through
+ * mmap2() (build with _FILE_OFFSET_BITS=64; the ioctls work through the
+ * compat layer unchanged).
+ *
  * Devices (cameras, NICs: the simulated one, drivers for real hardware) are
  * registered with zcbuf by their drivers and listed by ZCBUF_IOC_DEVICE_INFO
  * (and in sysfs, /sys/class/zcbuf/<name>/).  A context drives one device,
@@ -186,7 +194,8 @@ struct zcbuf_free {
  * @index: (in) buffer index
  * @flags: (out) ZCBUF_BUF_* flags
  * @size: (out) size in bytes (a multiple of the page size)
- * @offset: (out) offset to pass to mmap() on /dev/zcbuf to map this buffer
+ * @offset: (out) offset to pass to mmap() on /dev/zcbuf to map this buffer;
+ *	  stays the same while the buffer exists, below 2^44
  * @state: (out) ZCBUF_STATE_*
  * @reserved: (out) zero
  */
@@ -515,6 +524,8 @@ struct zcbuf_stats {
 #define ZCBUF_RING_CQ_WANT_WAKEUP	(1U << 0) /* in the CQ flags, by user */
 #define ZCBUF_RING_SQ_NEED_WAKEUP	(1U << 0) /* in the SQ flags, by kernel */
 #define ZCBUF_RING_MAX_ENTRIES		65536
+/* The mmap offset of the rings, also reported as zcbuf_ring_setup.mmap_offset. */
+#define ZCBUF_OFF_RINGS			0ULL
 
 /**
  * struct zcbuf_ring_offsets - where a ring's words are in the mapped area
@@ -542,7 +553,7 @@ struct zcbuf_ring_offsets {
  * @flags: (in) must be zero
  * @mmap_size: (in) must be zero; (out) bytes to map
  * @mmap_offset: (in) must be zero; (out) the offset to map them at on
- *		 /dev/zcbuf
+ *		 /dev/zcbuf: ZCBUF_OFF_RINGS
  * @cq: (in) must be zero; (out) the completion ring (struct zcbuf_cqe)
  * @sq: (in) must be zero; (out) the submission ring (struct zcbuf_sqe)
  * @reserved: (in) must be zero
