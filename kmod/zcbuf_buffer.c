@@ -31,7 +31,9 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
+#include <linux/capability.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -160,6 +162,41 @@ static int zcbuf_alloc_contig(struct zcbuf_buffer *buf)
 	return 0;
 }
 
+/*
+ * The pages stay pinned as long as the buffer lives: charge them to the
+ * creator's RLIMIT_MEMLOCK, in user->locked_vm as io_uring and AF_XDP do
+ * (so the limit holds across the user's processes and outlives the
+ * context, as the pages do), unless the creator has CAP_IPC_LOCK.
+ */
+static int zcbuf_charge_user(struct zcbuf_buffer *buf)
+{
+	unsigned long limit, cur, new;
+	struct user_struct *user;
+
+	if (capable(CAP_IPC_LOCK))
+		return 0;
+
+	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	user = current_user();
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		new = cur + buf->npages;
+		if (new > limit || new < cur)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+	buf->user = get_uid(user);
+	return 0;
+}
+
+static void zcbuf_uncharge_user(struct zcbuf_buffer *buf)
+{
+	if (!buf->user)
+		return;
+	atomic_long_sub(buf->npages, &buf->user->locked_vm);
+	free_uid(buf->user);
+	buf->user = NULL;
+}
+
 /**
  * zcbuf_buffer_create() - allocate a buffer
  * @size: size in bytes, a non-zero multiple of PAGE_SIZE
@@ -189,9 +226,12 @@ struct zcbuf_buffer *zcbuf_buffer_create(size_t size, bool contig)
 		goto free_buf;
 	}
 
-	ret = contig ? zcbuf_alloc_contig(buf) : zcbuf_alloc_scattered(buf);
+	ret = zcbuf_charge_user(buf);
 	if (ret)
 		goto free_page_array;
+	ret = contig ? zcbuf_alloc_contig(buf) : zcbuf_alloc_scattered(buf);
+	if (ret)
+		goto uncharge;
 
 	kref_init(&buf->kref);
 	mutex_init(&buf->lock);
@@ -202,6 +242,8 @@ struct zcbuf_buffer *zcbuf_buffer_create(size_t size, bool contig)
 	atomic64_add(buf->size, &zcbuf_counters.buffer_bytes);
 	return buf;
 
+uncharge:
+	zcbuf_uncharge_user(buf);
 free_page_array:
 	kvfree(buf->pages);
 free_buf:
@@ -219,6 +261,7 @@ static void zcbuf_buffer_release(struct kref *kref)
 	dma_resv_fini(&buf->resv);
 	mutex_destroy(&buf->lock);
 	zcbuf_free_pages(buf->pages, buf->npages);
+	zcbuf_uncharge_user(buf);
 	kvfree(buf->pages);
 	kfree(buf);
 }

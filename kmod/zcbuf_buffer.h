@@ -31,6 +31,8 @@
  * @vaddr: kernel mapping while @vmap_count > 0
  * @vmap_count: number of vmap()s outstanding
  * @cpu_revoked: user mappings are zapped and may not fault pages back in
+ * @user: the user whose RLIMIT_MEMLOCK the pages are charged to, or NULL
+ *	(creator with CAP_IPC_LOCK)
  */
 struct zcbuf_buffer {
 	struct kref kref;
@@ -46,6 +48,7 @@ struct zcbuf_buffer {
 	void *vaddr;
 	unsigned int vmap_count;
 	bool cpu_revoked;
+	struct user_struct *user;
 };
 
 struct zcbuf_buffer *zcbuf_buffer_create(size_t size, bool contig);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -182,6 +183,43 @@ TEST_F(perm, other_context_unreachable_by_guessing)
 	EXPECT_EQ(0, ret);
 	/* Root's data untouched. */
 	EXPECT_EQ(-1, zc_check(self->map, BUFSZ, 0xabcd));
+}
+
+/*
+ * An unprivileged user's buffers are charged to its RLIMIT_MEMLOCK, for as
+ * long as their pages live: an exported DMA-buf keeps the charge after
+ * FREE; closing the last holder gives it back.
+ */
+TEST_F(perm, pinned_pages_charged_to_memlock)
+{
+	int ret;
+
+	ASSERT_EQ(0, chmod(ZCBUF_DEV, 0666));
+	ret = AS_NOBODY({
+		struct rlimit rl = { 1 << 20, 1 << 20 };
+		uint32_t a, b, c;
+		int fd, dfd;
+
+		CHECK(1, !setrlimit(RLIMIT_MEMLOCK, &rl));
+		fd = zc_open();
+		CHECK(2, fd >= 0);
+		CHECK(3, zc_alloc(fd, 512 << 10, 1, 0, &a) == 0);
+		CHECK(4, zc_alloc(fd, 768 << 10, 1, 0, &b) == -ENOMEM);
+		CHECK(5, zc_alloc(fd, 512 << 10, 1, 0, &b) == 0);
+		CHECK(6, zc_alloc(fd, 4096, 1, 0, &c) == -ENOMEM);
+		dfd = zc_export(fd, a, ZCBUF_EXPORT_CLOEXEC);
+		CHECK(7, dfd >= 0);
+		CHECK(8, zc_free(fd, a) == 0);
+		CHECK(9, zc_alloc(fd, 4096, 1, 0, &c) == -ENOMEM);
+		close(dfd);
+		CHECK(10, zc_alloc(fd, 512 << 10, 1, 0, &c) == 0);
+		close(fd);
+		fd = zc_open();
+		CHECK(11, fd >= 0);
+		CHECK(12, zc_alloc(fd, 1 << 20, 1, 0, &c) == 0);
+		close(fd);
+	});
+	EXPECT_EQ(0, ret);
 }
 
 TEST_F(perm, readonly_dmabuf_is_readonly)

@@ -152,11 +152,15 @@ struct zcbuf_info {
  * @first_index: (out) the buffers are @first_index .. @first_index + @count - 1
  * @reserved: (in) must be zero
  *
- * The pages are zeroed and charged to the caller's memory cgroup.  Either all
+ * The pages are zeroed and charged to the caller's memory cgroup, and (unless
+ * the caller has CAP_IPC_LOCK) to its user's RLIMIT_MEMLOCK as pinned pages,
+ * as io_uring and AF_XDP charge theirs, for as long as the buffer lives
+ * (also after FREE, while an exported DMA-buf holds it).  Either all
  * @count buffers are created or none is (also when @first_index cannot be
  * written back: EFAULT).  EINVAL for a zero or too large size or count,
- * ENOMEM when memory or the context's limits run out, ENOSPC when the
- * context has used up its 2^32 - 1 indices (they are never reused).
+ * ENOMEM when memory, the context's limits or RLIMIT_MEMLOCK run out,
+ * ENOSPC when the context has used up its 2^32 - 1 indices (they are never
+ * reused).
  */
 struct zcbuf_alloc {
 	__u64 size;
