@@ -41,6 +41,19 @@
 #define CREATE_TRACE_POINTS
 #include "zcbuf_trace.h"
 
+/*
+ * Every stream runs a device (the simulator: a kernel thread) whose CPU
+ * time is charged to no one: bound how many run at once, all users
+ * together.  Safe to change at any time: STREAMON compares, nothing else.
+ */
+static unsigned int max_streams = 64;
+module_param(max_streams, uint, 0644);
+MODULE_PARM_DESC(max_streams,
+		 "Most streams running at once, all contexts together (default 64)");
+
+/* Streams running now (STREAMON to STREAMOFF or close). */
+static atomic_t zcbuf_nr_streams = ATOMIC_INIT(0);
+
 static struct zcbuf_queue *zcbuf_ctx_queue(struct zcbuf_ctx *ctx)
 {
 	return &ctx->queue;
@@ -225,6 +238,7 @@ static void zcbuf_queue_stop(struct zcbuf_ctx *ctx, int error)
 		queue->zdev->info.ops->stop(queue->zdev, queue);
 		WRITE_ONCE(queue->streaming, false);
 		atomic_dec(&queue->zdev->streams);
+		atomic_dec(&zcbuf_nr_streams);
 	}
 	zcbuf_queue_return_all(ctx, error);
 }
@@ -407,12 +421,20 @@ int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
 		goto unlock;
 	}
 
+	if (atomic_inc_return(&zcbuf_nr_streams) > READ_ONCE(max_streams)) {
+		atomic_dec(&zcbuf_nr_streams);
+		ret = -EBUSY;
+		goto unlock;
+	}
+
 	spin_lock_irq(&queue->qlock);
 	memset(&queue->stats, 0, sizeof(queue->stats));
 	spin_unlock_irq(&queue->qlock);
 
 	ret = queue->zdev->info.ops->start(queue->zdev, queue);
-	if (!ret) {
+	if (ret) {
+		atomic_dec(&zcbuf_nr_streams);
+	} else {
 		WRITE_ONCE(queue->streaming, true);
 		atomic_inc(&queue->zdev->streams);
 	}

@@ -1306,6 +1306,40 @@ TEST_F(queue, config_efault_commits_nothing)
 	zc_ro_free(ro);
 }
 
+/*
+ * At most max_streams streams run at once, all contexts together (each
+ * runs a device thread); STREAMOFF and close make room again.
+ */
+TEST_F(queue, streams_bounded)
+{
+	int fds[3], on[5], i;
+	char old[32];
+
+	ASSERT_EQ(0, zs_param_get("max_streams", old, sizeof(old)));
+	for (i = 0; i < 3; i++) {
+		fds[i] = zc_open();
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, zs_config(fds[i], &cam_ok, NULL));
+	}
+	ASSERT_EQ(0, zs_param_set("max_streams", "2"));
+	on[0] = zs_streamon(fds[0]);
+	on[1] = zs_streamon(fds[1]);
+	on[2] = zs_streamon(fds[2]);
+	zs_streamoff(fds[0]);
+	on[3] = zs_streamon(fds[2]);
+	close(fds[1]);
+	on[4] = zs_streamon(fds[0]);
+	/* Restored before any assertion can end the test. */
+	ASSERT_EQ(0, zs_param_set("max_streams", old));
+	close(fds[0]);
+	close(fds[2]);
+	ASSERT_EQ(0, on[0]);
+	ASSERT_EQ(0, on[1]);
+	ASSERT_EQ(-EBUSY, on[2]);
+	ASSERT_EQ(0, on[3]);
+	ASSERT_EQ(0, on[4]);
+}
+
 TEST_F(queue, qbuf_errors)
 {
 	struct zcbuf_qbuf req = { .index = self->big, .flags = 1 };

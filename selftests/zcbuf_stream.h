@@ -230,6 +230,43 @@ static inline long zs_wait_refcnt(long want, unsigned int ms)
 	return n;
 }
 
+/* Read a module parameter into @buf (newline stripped): 0 or -errno. */
+static inline int zs_param_get(const char *name, char *buf, size_t len)
+{
+	char path[128];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/zcbuf/parameters/%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f))
+		ret = -EIO;
+	else
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+	return ret;
+}
+
+/* Write a module parameter: 0 or -errno. */
+static inline int zs_param_set(const char *name, const char *val)
+{
+	char path[128];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/zcbuf/parameters/%s", name);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	if (fputs(val, f) < 0)
+		ret = -EIO;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
 /*
  * A module-wide counter from /sys/kernel/debug/zcbuf/counters ("contexts",
  * "buffers", "buffer_bytes", ...), or -1 when debugfs or the line is absent.

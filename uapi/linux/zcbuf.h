@@ -403,7 +403,8 @@ struct zcbuf_eventfd {
  * @reserved: (in) must be zero
  *
  * STREAMON starts the configured device (EINVAL if none is configured,
- * EBUSY if already streaming); the sequence restarts at 0 and the stream
+ * EBUSY if already streaming, or if the module's max_streams streams of all
+ * contexts together run already); the sequence restarts at 0 and the stream
  * counters are cleared.  STREAMOFF stops it and waits until the device has
  * let go of every buffer; all queued and done buffers return to
  * ZCBUF_STATE_USER.  Closing the context does the same.
