@@ -10,16 +10,26 @@
  * poll() on an exported DMA-buf fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE and
  * DMA_BUF_IOCTL_SYNC (which waits for fences) all agree with the eventfd.
  *
- * A fence may outlive the queue that made it (a sync_file holds it), so
- * each carries its own spinlock; and its ops are this module's code, so each
- * holds a reference on the module until it is released.
+ * A fence may outlive the queue that made it (a sync_file or another
+ * driver holds it), so each carries its own spinlock.  Its ops are this
+ * module's code: whoever drops the last reference runs our ->release and
+ * returns into our text, which must still be there.  A module reference
+ * per fence, dropped in ->release, cannot promise that (the return comes
+ * after the put).  So the module keeps a reference of its own on every
+ * fence it made (zcbuf_fences) and is always the one that drops the last:
+ * a reaper drops ours once nobody else holds one, and module unload waits
+ * until that is so for every fence (zcbuf_fence_exit()).
  */
 
+#include <linux/delay.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
+#include <linux/list.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include "zcbuf_fence.h"
 
@@ -27,11 +37,22 @@
  * struct zcbuf_fence - one buffer's trip through the device
  * @base: the fence; first, so that dma_fence_free() frees the whole struct
  * @lock: protects @base's state (dma-fence's own locking)
+ * @node: entry in zcbuf_fences while the module holds its reference
  */
 struct zcbuf_fence {
 	struct dma_fence base;
 	spinlock_t lock;	/* see @lock above */
+	struct list_head node;
 };
+
+/* Every fence the module still holds a reference on. */
+static LIST_HEAD(zcbuf_fences);
+/* Protects zcbuf_fences. */
+static DEFINE_SPINLOCK(zcbuf_fences_lock);
+
+static void zcbuf_fence_reap_work(struct work_struct *work);
+static DECLARE_DELAYED_WORK(zcbuf_fence_reaper, zcbuf_fence_reap_work);
+#define ZCBUF_FENCE_REAP_DELAY	HZ
 
 static const char *zcbuf_fence_driver_name(struct dma_fence *fence)
 {
@@ -43,23 +64,74 @@ static const char *zcbuf_fence_timeline_name(struct dma_fence *fence)
 	return "zcbuf-device";
 }
 
-static void zcbuf_fence_release(struct dma_fence *fence)
-{
-	dma_fence_free(fence);
-	/*
-	 * Last: what follows is only the return.  An rmmod waiting for this
-	 * reference still has to pass an RCU grace period (free_module())
-	 * before our text goes, which this CPU cannot end between here and
-	 * the return.
-	 */
-	module_put(THIS_MODULE);
-}
-
 static const struct dma_fence_ops zcbuf_fence_ops = {
 	.get_driver_name = zcbuf_fence_driver_name,
 	.get_timeline_name = zcbuf_fence_timeline_name,
-	.release = zcbuf_fence_release,
+	/* No ->release: the core frees it, and only from our own put. */
 };
+
+/*
+ * Drop the module's reference on every fence that nobody else holds; the
+ * fence is then freed here, by us.  A dma_resv reader may take a reference
+ * under RCU on a fence it found before the fence left the reservation
+ * object: after a grace period it holds one (the count is above 1 again)
+ * or never will.  May sleep.  Return: the fences still held elsewhere.
+ */
+static unsigned long zcbuf_fence_reap(void)
+{
+	struct zcbuf_fence *f, *tmp;
+	unsigned long left = 0;
+	LIST_HEAD(idle);
+
+	spin_lock(&zcbuf_fences_lock);
+	list_for_each_entry_safe(f, tmp, &zcbuf_fences, node)
+		if (kref_read(&f->base.refcount) == 1)
+			list_move(&f->node, &idle);
+	spin_unlock(&zcbuf_fences_lock);
+
+	if (!list_empty(&idle)) {
+		synchronize_rcu();
+		list_for_each_entry_safe(f, tmp, &idle, node) {
+			if (kref_read(&f->base.refcount) == 1) {
+				list_del(&f->node);
+				dma_fence_put(&f->base);
+			}
+		}
+	}
+
+	spin_lock(&zcbuf_fences_lock);
+	list_splice(&idle, &zcbuf_fences);
+	list_for_each_entry(f, &zcbuf_fences, node)
+		left++;
+	spin_unlock(&zcbuf_fences_lock);
+	return left;
+}
+
+static void zcbuf_fence_reap_work(struct work_struct *work)
+{
+	if (zcbuf_fence_reap())
+		schedule_delayed_work(&zcbuf_fence_reaper,
+				      ZCBUF_FENCE_REAP_DELAY);
+}
+
+/**
+ * zcbuf_fence_exit() - module unload: wait until every fence is ours alone
+ *
+ * Fences that others hold (a sync_file, another driver's job) keep the
+ * unload waiting; every reference they hold is a reference to code and
+ * data that must stay.
+ */
+void zcbuf_fence_exit(void)
+{
+	unsigned long left;
+
+	cancel_delayed_work_sync(&zcbuf_fence_reaper);
+	while ((left = zcbuf_fence_reap())) {
+		pr_info_once("zcbuf: unload waits for %lu fence(s) held elsewhere\n",
+			     left);
+		msleep(50);
+	}
+}
 
 /**
  * zcbuf_fence_create() - a new, unsignalled fence
@@ -72,13 +144,23 @@ struct dma_fence *zcbuf_fence_create(u64 context, u64 seqno)
 {
 	struct zcbuf_fence *f;
 
+	bool first;
+
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return NULL;
-	/* Our caller runs our code, so the module is live: no try needed. */
-	__module_get(THIS_MODULE);
 	spin_lock_init(&f->lock);
 	dma_fence_init(&f->base, &zcbuf_fence_ops, &f->lock, context, seqno);
+
+	/* The module's own reference, dropped by the reaper. */
+	dma_fence_get(&f->base);
+	spin_lock(&zcbuf_fences_lock);
+	first = list_empty(&zcbuf_fences);
+	list_add_tail(&f->node, &zcbuf_fences);
+	spin_unlock(&zcbuf_fences_lock);
+	if (first)
+		schedule_delayed_work(&zcbuf_fence_reaper,
+				      ZCBUF_FENCE_REAP_DELAY);
 	return &f->base;
 }
 

@@ -16,5 +16,6 @@ int zcbuf_fence_attach(struct dma_buf *dmabuf, struct dma_fence *fence,
 		       bool device_writes);
 void zcbuf_fence_signal(struct dma_fence *fence, int error);
 void zcbuf_fence_purge(struct dma_buf *dmabuf, u64 context);
+void zcbuf_fence_exit(void);
 
 #endif /* _ZCBUF_FENCE_H */

@@ -25,6 +25,7 @@
 
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
+#include "zcbuf_fence.h"
 #include "zcbuf_queue.h"
 #include "zcbuf_registry.h"
 #include "zcbuf_stats.h"
@@ -271,6 +272,8 @@ static void __exit zcbuf_exit(void)
 	misc_deregister(&zcbuf_misc);
 	zcbuf_debugfs_exit();
 	zcbuf_registry_exit();
+	/* Last: a fence's ops are this module's code. */
+	zcbuf_fence_exit();
 }
 
 module_init(zcbuf_init);

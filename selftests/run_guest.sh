@@ -62,6 +62,9 @@ elif [ $# -eq 0 ]; then
 	done
 fi
 
+# Tests that unload the module load it again from here.
+[ -z "$module" ] || export ZCBUF_MODULE="$module"
+
 tp=0 tf=0 ts=0
 kmsg() { echo "$*" >/dev/kmsg 2>/dev/null; }
 

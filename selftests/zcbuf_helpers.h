@@ -22,6 +22,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
+#include <linux/dma-buf.h>
+#include <linux/sync_file.h>
 #include <linux/zcbuf.h>
 
 #define ZCBUF_DEV	"/dev/zcbuf"
@@ -263,6 +265,53 @@ static inline void zc_ro_free(void *p)
 {
 	if (p)
 		munmap(p, (size_t)sysconf(_SC_PAGESIZE));
+}
+
+/* A sync_file of the fences a DMA-buf's reader (or writer) waits for. */
+static inline int zc_export_sync_file(int dmabuf, uint32_t flags)
+{
+	struct dma_buf_export_sync_file req = { .flags = flags, .fd = -1 };
+
+	if (ioctl(dmabuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req))
+		return -errno;
+	return req.fd;
+}
+
+/*
+ * SYNC_IOC_FILE_INFO: the sync_file's status (1 signalled, 0 active,
+ * <0 error) in *status and its first fence's info in *fi.  Return the
+ * number of fences, or -errno.
+ */
+static inline int zc_sync_file_info(int sf, struct sync_fence_info *fi,
+				    int *status)
+{
+	struct sync_file_info info;
+	int ret;
+
+	*status = 0;
+	memset(&info, 0, sizeof(info));
+	memset(fi, 0, sizeof(*fi));
+	if (ioctl(sf, SYNC_IOC_FILE_INFO, &info))
+		return -errno;
+	ret = info.num_fences;
+	if (ret) {
+		struct sync_fence_info *all = calloc(ret, sizeof(*all));
+
+		if (!all)
+			return -ENOMEM;
+		memset(&info, 0, sizeof(info));
+		info.num_fences = ret;
+		info.sync_fence_info = (uintptr_t)all;
+		if (ioctl(sf, SYNC_IOC_FILE_INFO, &info)) {
+			ret = -errno;
+			free(all);
+			return ret;
+		}
+		*fi = all[0];
+		free(all);
+	}
+	*status = info.status;
+	return ret;
 }
 
 /* A byte pattern that differs per seed and per position. */

@@ -52,50 +52,6 @@ static int poll_now(int fd, short events)
 	return ret ? p.revents : 0;
 }
 
-/* A sync_file of the fences a reader must wait for, or -errno. */
-static int export_sync_file(int dmabuf, uint32_t flags)
-{
-	struct dma_buf_export_sync_file req = { .flags = flags, .fd = -1 };
-
-	if (ioctl(dmabuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req))
-		return -errno;
-	return req.fd;
-}
-
-/*
- * SYNC_IOC_FILE_INFO: the sync_file's status (1 signalled, 0 active,
- * <0 error) and its first fence's info; -errno as *status on failure.
- */
-static int sync_file_info(int sf, struct sync_fence_info *fi, int *status)
-{
-	struct sync_file_info info;
-	int ret;
-
-	memset(&info, 0, sizeof(info));
-	memset(fi, 0, sizeof(*fi));
-	if (ioctl(sf, SYNC_IOC_FILE_INFO, &info))
-		return -errno;
-	ret = info.num_fences;
-	if (ret) {
-		struct sync_fence_info *all = calloc(ret, sizeof(*all));
-
-		if (!all)
-			return -ENOMEM;
-		memset(&info, 0, sizeof(info));
-		info.num_fences = ret;
-		info.sync_fence_info = (uintptr_t)all;
-		if (ioctl(sf, SYNC_IOC_FILE_INFO, &info)) {
-			ret = -errno;
-			free(all);
-			return ret;
-		}
-		*fi = all[0];
-		free(all);
-	}
-	*status = info.status;
-	return ret;
-}
-
 static int dmabuf_sync(int fd, uint64_t flags)
 {
 	struct dma_buf_sync s = { .flags = flags };
@@ -184,11 +140,11 @@ static void queue_all_check_busy(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, 0));
 		/* A write fence blocks readers and writers alike. */
 		ASSERT_EQ(0, poll_now(self->dmabuf[i], POLLIN | POLLOUT));
-		self->sf[i] = export_sync_file(self->dmabuf[i],
+		self->sf[i] = zc_export_sync_file(self->dmabuf[i],
 					       DMA_BUF_SYNC_READ);
 		ASSERT_LE(0, self->sf[i]);
 		ASSERT_EQ(0, poll_now(self->sf[i], POLLIN));
-		ASSERT_EQ(1, sync_file_info(self->sf[i], &fi, &status));
+		ASSERT_EQ(1, zc_sync_file_info(self->sf[i], &fi, &status));
 		ASSERT_EQ(0, status);
 		ASSERT_EQ(0, fi.status);
 		ASSERT_STREQ("zcbuf", fi.driver_name);
@@ -249,7 +205,7 @@ TEST_F(fence, queued_busy_then_signalled)
 		ASSERT_EQ(0, zs_dqbuf(self->fd, &d));
 		i = d.index - self->first;
 		ASSERT_EQ(0, d.flags);
-		ASSERT_EQ(1, sync_file_info(self->sf[i], &fi, &status));
+		ASSERT_EQ(1, zc_sync_file_info(self->sf[i], &fi, &status));
 		ASSERT_EQ(1, status);
 		ASSERT_EQ(1, fi.status);
 		ASSERT_NE(0, fi.timestamp_ns);
@@ -257,7 +213,7 @@ TEST_F(fence, queued_busy_then_signalled)
 		ASSERT_EQ(POLLIN | POLLOUT,
 			  poll_now(self->dmabuf[i], POLLIN | POLLOUT));
 		/* A fresh sync_file is signalled at once. */
-		sf = export_sync_file(self->dmabuf[i], DMA_BUF_SYNC_RW);
+		sf = zc_export_sync_file(self->dmabuf[i], DMA_BUF_SYNC_RW);
 		ASSERT_LE(0, sf);
 		ASSERT_EQ(POLLIN, poll_now(sf, POLLIN));
 		close(sf);
@@ -334,7 +290,7 @@ static void count_outcomes(struct __test_metadata *_metadata,
 	*ok = *cancelled = 0;
 	for (i = 0; i < NBUFS; i++) {
 		ASSERT_EQ(POLLIN, poll_now(self->sf[i], POLLIN));
-		ASSERT_EQ(1, sync_file_info(self->sf[i], &fi, &status));
+		ASSERT_EQ(1, zc_sync_file_info(self->sf[i], &fi, &status));
 		/* sync_file status: 1 signalled, <0 the error */
 		ASSERT_EQ(status, fi.status);
 		if (status == 1) {

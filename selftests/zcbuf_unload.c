@@ -4,10 +4,11 @@
  *
  * delete_module("zcbuf", O_NONBLOCK) must fail with EWOULDBLOCK (the
  * kernel's answer for a module still in use) while a context, a mapping,
- * or an exported DMA-buf fd holds a buffer.  Only the refusal
- * is tested here: a successful unload would take the module away from the
- * tests that follow.  The runner's final rmmod shows that it unloads once
- * everything is gone.
+ * or an exported DMA-buf fd holds a buffer.  The runner's final rmmod
+ * shows that it unloads once everything is gone.  A fence another holder
+ * keeps (a sync_file) does not hold the module: the unload waits until it
+ * is released (its ops are the module's code), and the test loads the
+ * module again from $ZCBUF_MODULE (set by run_guest.sh).
  *
  * The device drivers (zcbuf_sim, ...) use zcbuf's symbols, which holds it
  * too: each test unloads them first (so that only buffers hold zcbuf) and
@@ -22,10 +23,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
-#include "zcbuf_helpers.h"
+#include "zcbuf_stream.h"
 
 static bool module_loaded(void)
 {
@@ -133,6 +136,80 @@ TEST_F(unload, refused_while_mapped)
 	zc_fill(p, 4 * self->page, 1);
 	EXPECT_EQ(-1, zc_check(p, 4 * self->page, 1));
 	munmap(p, 4 * self->page);
+}
+
+/* Load the module again from @ko; wait for /dev/zcbuf.  0 or -errno. */
+static int reload(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret, i;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(__NR_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	for (i = 0; !ret && access(ZCBUF_DEV, F_OK) && i < 200; i++)
+		zs_sleep_ms(10);
+	return ret;
+}
+
+/*
+ * The last holder of a fence runs the fence's ops, which are the module's
+ * code: a sync_file of a signalled fence keeps the unload waiting (it
+ * used to be refused: each fence held a module reference, dropped just
+ * before its release returned into the module), and the sync_file stays
+ * usable meanwhile; closing it lets the unload finish.
+ */
+TEST_F(unload, waits_for_a_fence_held_elsewhere)
+{
+	const char *ko = getenv("ZCBUF_MODULE");
+	struct sync_fence_info fi;
+	struct zcbuf_dqbuf d;
+	uint32_t frame_size, idx;
+	int dfd, sf, nfences, signalled, st, waited;
+	pid_t pid;
+
+	if (!ko)
+		SKIP(return, "ZCBUF_MODULE not set: the module could not be loaded again");
+	/* A camera for the fence: the simulator, only for this stream. */
+	if (zc_module_load("zcbuf_sim", NULL))
+		SKIP(return, "zcbuf_sim not in $ZCBUF_DRIVERS");
+	ASSERT_EQ(0, zs_config_camera(self->fd, 64, 48, ZCBUF_FMT_RGB24, 0, 0,
+				      &frame_size));
+	ASSERT_EQ(0, zc_alloc(self->fd, frame_size, 1, 0, &idx));
+	dfd = zc_export(self->fd, idx, ZCBUF_EXPORT_RDWR | ZCBUF_EXPORT_CLOEXEC);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, zs_qbuf(self->fd, idx, 0));
+	sf = zc_export_sync_file(dfd, DMA_BUF_SYNC_READ);
+	ASSERT_LE(0, sf);
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	close(dfd);
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, zc_module_unload("zcbuf_sim"));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(syscall(__NR_delete_module, "zcbuf", 0) ? errno : 0);
+	zs_sleep_ms(500);
+	waited = waitpid(pid, &st, WNOHANG);
+	/* The fence's code is still there for its holder. */
+	nfences = zc_sync_file_info(sf, &fi, &signalled);
+	close(sf);
+	if (waited == 0)
+		waitpid(pid, &st, 0);
+	/* Whatever happened, the module comes back for the tests after us. */
+	if (!module_loaded())
+		ASSERT_EQ(0, reload(ko));
+	ASSERT_EQ(0, waited) TH_LOG("unload returned at once: %s",
+				    strerror(WEXITSTATUS(st)));
+	ASSERT_EQ(1, nfences);
+	ASSERT_EQ(1, signalled);
+	ASSERT_STREQ("zcbuf", fi.driver_name);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_EQ(0, WEXITSTATUS(st));
 }
 
 TEST_HARNESS_MAIN
