@@ -305,6 +305,18 @@ static int zcbuf_sim_add(struct zcbuf_sim_device *sd, unsigned int n)
 	if (ret)
 		goto unregister;
 	dma_set_max_seg_size(dev, UINT_MAX);
+	/*
+	 * The DMA engine is the CPU copying through the cacheable direct
+	 * map, so it snoops the caches like a coherent device.  Say so: a
+	 * platform device registered by hand gets no firmware description,
+	 * and where the default is non-coherent the START sync would
+	 * invalidate what the engine just wrote.  (x86 is always coherent.)
+	 */
+#if defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_DEVICE) || \
+	defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_CPU) || \
+	defined(CONFIG_ARCH_HAS_SYNC_DMA_FOR_CPU_ALL)
+	dev->dma_coherent = true;
+#endif
 
 	/* The DMA engine translates DMA addresses itself: dma-direct only. */
 	if (device_iommu_mapped(dev)) {
