@@ -271,7 +271,13 @@ void zcbuf_buffer_put(struct zcbuf_buffer *buf)
 	kref_put(&buf->kref, zcbuf_buffer_release);
 }
 
-/* Sync [offset, offset + len) of one mapped attachment; buf->lock held. */
+/*
+ * Sync [offset, offset + len) of one mapped attachment; buf->lock held.
+ * Each entry of the table is a mapping of its own (zcbuf_map_chunks()),
+ * so a part of one may be synced with dma_sync_single_range_*(), as the
+ * DMA API allows for dma_map_page() mappings (never for parts of an sg
+ * mapping, whose segments an IOMMU may have merged).
+ */
 static void zcbuf_sync_attachment(struct zcbuf_attachment *a, size_t offset,
 				  size_t len, bool for_cpu)
 {
@@ -419,6 +425,48 @@ static void zcbuf_dmabuf_detach(struct dma_buf *dmabuf,
 	kfree(a);
 }
 
+/* Undo the first @count mappings of zcbuf_map_chunks(). */
+static void zcbuf_unmap_chunks(struct zcbuf_attachment *a, unsigned int count,
+			       enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&a->sgt, sg, i) {
+		if (i == count)
+			break;
+		dma_unmap_page(a->dev, sg_dma_address(sg), sg_dma_len(sg), dir);
+	}
+}
+
+/*
+ * Map each entry of the attachment's table (a physically contiguous chunk
+ * no longer than the device or swiotlb maps in one go) with dma_map_page():
+ * a table of independent mappings, which importers use like any mapped
+ * sg_table, and of which we may sync parts one by one (under swiotlb
+ * only the bounce slots of the range; under an IOMMU the right pages).
+ */
+static int zcbuf_map_chunks(struct zcbuf_attachment *a,
+			    enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&a->sgt, sg, i) {
+		dma_addr_t addr = dma_map_page(a->dev, sg_page(sg), sg->offset,
+					       sg->length, dir);
+
+		if (dma_mapping_error(a->dev, addr)) {
+			zcbuf_unmap_chunks(a, i, dir);
+			return -ENOMEM;
+		}
+		sg_dma_address(sg) = addr;
+		sg_dma_len(sg) = sg->length;
+	}
+	a->sgt.nents = a->sgt.orig_nents;
+	return 0;
+}
+
 /*
  * One device may not map the same pages twice where one of the mappings
  * lets it write: the DMA API does not support overlapping mappings (their
@@ -486,7 +534,7 @@ static struct sg_table *zcbuf_dmabuf_map(struct dma_buf_attachment *attachment,
 	a->claimed = true;
 	mutex_unlock(&buf->lock);
 
-	ret = dma_map_sgtable(a->dev, &a->sgt, dir, 0);
+	ret = zcbuf_map_chunks(a, dir);
 
 	mutex_lock(&buf->lock);
 	if (ret)
@@ -508,7 +556,7 @@ static void zcbuf_dmabuf_unmap(struct dma_buf_attachment *attachment,
 	a->mapped = false;
 	mutex_unlock(&exp->buf->lock);
 
-	dma_unmap_sgtable(a->dev, sgt, dir, 0);
+	zcbuf_unmap_chunks(a, sgt->orig_nents, dir);
 
 	mutex_lock(&exp->buf->lock);
 	a->claimed = false;
