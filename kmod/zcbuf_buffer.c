@@ -91,6 +91,8 @@ struct zcbuf_attachment {
 	bool mapped;
 };
 
+static const struct dma_buf_ops zcbuf_dmabuf_ops, zcbuf_dmabuf_ro_ops;
+
 static void zcbuf_free_pages(struct page **pages, unsigned int count)
 {
 	unsigned int i;
@@ -338,23 +340,61 @@ void zcbuf_buffer_sync_range(struct zcbuf_buffer *buf, size_t offset,
 	mutex_unlock(&buf->lock);
 }
 
+/*
+ * Whether only the device that owns the buffer can reach it: one
+ * attachment (that device's), no kernel mapping, and no page referenced
+ * by anything but the buffer itself.  With the user mappings zapped, a
+ * page's only reference is the buffer's; any other is a pin or a GUP
+ * reference (io_uring fixed buffers, vmsplice'd pipes, O_DIRECT in
+ * flight, MSG_ZEROCOPY) that would bypass the revocation.  buf->lock held.
+ */
+static bool zcbuf_buffer_exclusive(struct zcbuf_buffer *buf)
+{
+	struct zcbuf_attachment *a;
+	unsigned int i, n = 0;
+
+	lockdep_assert_held(&buf->lock);
+
+	list_for_each_entry(a, &buf->attachments, node)
+		n++;
+	if (n != 1 || buf->vmap_count)
+		return false;
+	for (i = 0; i < buf->npages; i++)
+		if (page_ref_count(buf->pages[i]) != 1)
+			return false;
+	return true;
+}
+
 /**
- * zcbuf_buffer_revoke_cpu() - take the buffer away from user space
- * @buf: the buffer
+ * zcbuf_buffer_revoke_cpu() - take the buffer away from everyone but its
+ *	device
+ * @buf: the buffer, attached and mapped by the device that will own it
  *
  * Zaps every user mapping of every DMA-buf of the buffer; until
- * zcbuf_buffer_restore_cpu(), a touch raises SIGBUS.  Used while a device
+ * zcbuf_buffer_restore_cpu(), a touch raises SIGBUS, and no other device
+ * mapping and no kernel mapping can be made (EBUSY).  Used while a device
  * owns the buffer in strict mode.
+ *
+ * Return: 0, or -EBUSY (and nothing revoked) if something else can reach
+ * the pages anyway: another attachment, a kernel mapping, a pin or another
+ * reference to a page.
  */
-void zcbuf_buffer_revoke_cpu(struct zcbuf_buffer *buf)
+int zcbuf_buffer_revoke_cpu(struct zcbuf_buffer *buf)
 {
 	struct zcbuf_export *exp;
+	int ret = 0;
 
 	mutex_lock(&buf->lock);
 	buf->cpu_revoked = true;
 	list_for_each_entry(exp, &buf->exports, node)
 		unmap_mapping_range(exp->dmabuf->file->f_mapping, 0, 0, 1);
+	/* Checked after the zap: no new reference can come through a PTE. */
+	if (!zcbuf_buffer_exclusive(buf)) {
+		buf->cpu_revoked = false;
+		ret = -EBUSY;
+	}
 	mutex_unlock(&buf->lock);
+	return ret;
 }
 
 /**
@@ -514,6 +554,27 @@ static bool zcbuf_dmabuf_reachable(struct zcbuf_buffer *buf,
 	return true;
 }
 
+/*
+ * A read-only DMA-buf (its file lacks FMODE_WRITE) is read-only for
+ * devices and kernel mappings too, not only for mmap() of its own fd.
+ */
+static bool zcbuf_dmabuf_writable(const struct dma_buf *dmabuf)
+{
+	return dmabuf->file->f_mode & FMODE_WRITE;
+}
+
+/**
+ * zcbuf_buffer_readonly_export() - whether a DMA-buf is a read-only export
+ *	of a zcbuf buffer
+ * @dmabuf: any DMA-buf
+ *
+ * Such a DMA-buf maps for devices DMA_TO_DEVICE only.
+ */
+bool zcbuf_buffer_readonly_export(const struct dma_buf *dmabuf)
+{
+	return dmabuf->ops == &zcbuf_dmabuf_ro_ops;
+}
+
 static struct sg_table *zcbuf_dmabuf_map(struct dma_buf_attachment *attachment,
 					 enum dma_data_direction dir)
 {
@@ -525,8 +586,13 @@ static struct sg_table *zcbuf_dmabuf_map(struct dma_buf_attachment *attachment,
 	if (!zcbuf_dmabuf_reachable(buf, a->dev))
 		return ERR_PTR(-ERANGE);
 
+	/* A device may only read through a read-only export. */
+	if (dir != DMA_TO_DEVICE && !zcbuf_dmabuf_writable(attachment->dmabuf))
+		return ERR_PTR(-EACCES);
+
 	mutex_lock(&buf->lock);
-	if (zcbuf_dmabuf_overlaps(buf, a, dir)) {
+	/* Strict mode: the device that owns it is the only one. */
+	if (buf->cpu_revoked || zcbuf_dmabuf_overlaps(buf, a, dir)) {
 		mutex_unlock(&buf->lock);
 		return ERR_PTR(-EBUSY);
 	}
@@ -657,6 +723,15 @@ static int zcbuf_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	 */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	/*
+	 * Read-only also when an importer maps it through dma_buf_mmap()
+	 * from a file of its own that is writable.
+	 */
+	if (!zcbuf_dmabuf_writable(dmabuf)) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EACCES;
+		vm_flags_clear(vma, VM_MAYWRITE);
+	}
 
 	/*
 	 * MIXEDMAP, not PFNMAP: real pages that get_user_pages can take.  No
@@ -718,6 +793,23 @@ static void zcbuf_dmabuf_release(struct dma_buf *dmabuf)
 	zcbuf_buffer_put(buf);
 }
 
+/*
+ * A read-only export has no ->vmap: the importer's kernel mapping would be
+ * writable, and nothing says whether it only reads (vb2-vmalloc writes
+ * captured frames through it).  dma_buf_vmap() then fails with EINVAL (an
+ * exporter's ->vmap may not fail: the core warns).
+ */
+static const struct dma_buf_ops zcbuf_dmabuf_ro_ops = {
+	.attach = zcbuf_dmabuf_attach,
+	.detach = zcbuf_dmabuf_detach,
+	.map_dma_buf = zcbuf_dmabuf_map,
+	.unmap_dma_buf = zcbuf_dmabuf_unmap,
+	.begin_cpu_access = zcbuf_dmabuf_begin_cpu_access,
+	.end_cpu_access = zcbuf_dmabuf_end_cpu_access,
+	.mmap = zcbuf_dmabuf_mmap,
+	.release = zcbuf_dmabuf_release,
+};
+
 static const struct dma_buf_ops zcbuf_dmabuf_ops = {
 	.attach = zcbuf_dmabuf_attach,
 	.detach = zcbuf_dmabuf_detach,
@@ -752,7 +844,8 @@ struct dma_buf *zcbuf_buffer_export(struct zcbuf_buffer *buf, int flags)
 		return ERR_PTR(-ENOMEM);
 	exp->buf = buf;
 
-	exp_info.ops = &zcbuf_dmabuf_ops;
+	exp_info.ops = (flags & O_ACCMODE) == O_RDONLY ? &zcbuf_dmabuf_ro_ops :
+		       &zcbuf_dmabuf_ops;
 	exp_info.size = buf->size;
 	exp_info.flags = flags;
 	exp_info.priv = exp;

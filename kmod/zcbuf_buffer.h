@@ -58,7 +58,8 @@ void zcbuf_buffer_sync_range(struct zcbuf_buffer *buf, size_t offset,
 			     size_t len, bool for_cpu);
 int zcbuf_buffer_wait_device(struct dma_resv *resv,
 			     enum dma_data_direction dir);
-void zcbuf_buffer_revoke_cpu(struct zcbuf_buffer *buf);
+int zcbuf_buffer_revoke_cpu(struct zcbuf_buffer *buf);
 void zcbuf_buffer_restore_cpu(struct zcbuf_buffer *buf);
+bool zcbuf_buffer_readonly_export(const struct dma_buf *dmabuf);
 
 #endif /* _ZCBUF_BUFFER_H */

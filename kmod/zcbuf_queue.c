@@ -148,14 +148,18 @@ void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
 /*
  * The direction the device maps a buffer with.  Our own exporter syncs each
  * attachment in its mapping's direction, so the device's exact direction is
- * used.  Other exporters may sync every attachment in the direction the CPU
- * asks for (the system heap does), which the DMA API allows only on a
- * bidirectional mapping: imports are mapped DMA_BIDIRECTIONAL.
+ * used, also for an import of a read-only zcbuf export (which maps only
+ * DMA_TO_DEVICE).  Other exporters may sync every attachment in the
+ * direction the CPU asks for (the system heap does), which the DMA API
+ * allows only on a bidirectional mapping: their imports are mapped
+ * DMA_BIDIRECTIONAL.
  */
 static enum dma_data_direction zcbuf_queue_map_dir(struct zcbuf_queue *queue,
 						   struct zcbuf_slot *slot)
 {
-	return slot->buf ? queue->dir : DMA_BIDIRECTIONAL;
+	if (slot->buf || zcbuf_buffer_readonly_export(slot->dmabuf))
+		return queue->dir;
+	return DMA_BIDIRECTIONAL;
 }
 
 static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
@@ -497,24 +501,31 @@ static void zcbuf_queue_unclaim(struct zcbuf_queue *queue,
 static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 			       struct zcbuf_slot *slot, u64 tx_bytes)
 {
+	bool strict = queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf;
 	struct zcbuf_dev_buf *dbuf = &slot->dbuf;
 	struct dma_fence *fence;
 	int ret;
 
+	/* Strict: nothing but the device may touch what the device owns. */
+	if (strict) {
+		ret = zcbuf_buffer_revoke_cpu(slot->buf);
+		if (ret)
+			return ret;
+	}
+
 	fence = zcbuf_fence_create(queue->fence_context,
 				   atomic64_inc_return(&queue->fence_seqno));
-	if (!fence)
-		return -ENOMEM;
+	if (!fence) {
+		ret = -ENOMEM;
+		goto restore;
+	}
 	ret = zcbuf_fence_attach(slot->dmabuf, fence,
 				 queue->dir == DMA_FROM_DEVICE);
 	if (ret) {
 		zcbuf_fence_signal(fence, ret);
-		return ret;
+		goto restore;
 	}
 
-	/* Strict: user space may not touch what the device owns. */
-	if (queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf)
-		zcbuf_buffer_revoke_cpu(slot->buf);
 	/* An import's CPU writes reach our mapping here (see complete()). */
 	if (!slot->buf && queue->dir == DMA_TO_DEVICE)
 		dma_sync_sgtable_for_device(zcbuf_queue_dma_dev(queue), slot->sgt,
@@ -534,6 +545,11 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 	trace_zcbuf_qbuf(slot->index, 0);
 	spin_unlock_irq(&queue->qlock);
 	return 0;
+
+restore:
+	if (strict)
+		zcbuf_buffer_restore_cpu(slot->buf);
+	return ret;
 }
 
 /*
@@ -591,6 +607,9 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 
 	/* The configuration may be about to change. */
 	if (queue->committing)
+		return -EBUSY;
+	/* Strict ownership holds only for pages this module owns. */
+	if (queue->cfg.flags & ZCBUF_CFG_STRICT && !slot->buf)
 		return -EBUSY;
 
 	/* With rings, a completed buffer goes back without a DQBUF. */

@@ -21,8 +21,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include <linux/dma-buf.h>
+#include <linux/io_uring.h>
 #include <linux/sync_file.h>
 #include <linux/zcbuf.h>
 
@@ -311,6 +313,41 @@ static inline int zc_sync_file_info(int sf, struct sync_fence_info *fi,
 		free(all);
 	}
 	*status = info.status;
+	return ret;
+}
+
+/*
+ * Pin [addr, addr + len) as an io_uring fixed buffer (FOLL_LONGTERM): the
+ * ring's fd, which holds the pin until zc_uring_unpin(), or -errno.
+ */
+static inline int zc_uring_pin(void *addr, size_t len)
+{
+	struct io_uring_params p;
+	struct iovec iov = { .iov_base = addr, .iov_len = len };
+	int ring, ret;
+
+	memset(&p, 0, sizeof(p));
+	ring = syscall(__NR_io_uring_setup, 4, &p);
+	if (ring < 0)
+		return -errno;
+	ret = syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS,
+		      &iov, 1);
+	if (ret) {
+		ret = -errno;
+		close(ring);
+		return ret;
+	}
+	return ring;
+}
+
+/* Unpin now (closing the ring alone unpins later, from a worker). */
+static inline int zc_uring_unpin(int ring)
+{
+	int ret = syscall(__NR_io_uring_register, ring,
+			  IORING_UNREGISTER_BUFFERS, NULL, 0);
+
+	ret = ret ? -errno : 0;
+	close(ring);
 	return ret;
 }
 

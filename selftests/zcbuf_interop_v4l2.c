@@ -466,6 +466,54 @@ static void setup_buffers(struct __test_metadata *_metadata,
 }
 
 /*
+ * A read-only export is read-only for vivid's capture queue too: vb2
+ * cannot map it for writing (vmalloc: no vmap; dma-contig: no
+ * DMA_FROM_DEVICE mapping), so QBUF fails and the owner's bytes stay as
+ * they were.  (vivid used to write 115,200 bytes of a 320x240 frame.)
+ */
+TEST_F(vivid, readonly_export_never_written)
+{
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, ro[NBUFS], ret[NBUFS], i;
+	uint32_t sizeimage = self->fmt.fmt.pix.sizeimage;
+	bool queued = false;
+
+	setup_buffers(_metadata, self, variant->alloc_flags);
+	for (i = 0; i < NBUFS; i++) {
+		zc_fill(self->map[i], self->size, 40 + i);
+		ASSERT_EQ(0, zc_sync(self->zfd, self->first + i,
+				     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0,
+				     self->size));
+		ro[i] = zc_export(self->zfd, self->first + i,
+				  ZCBUF_EXPORT_CLOEXEC);
+		ASSERT_LE(0, ro[i]);
+	}
+	ASSERT_EQ(NBUFS, reqbufs(self->vfd, NBUFS));
+	self->reqbufs = true;
+	for (i = 0; i < NBUFS; i++) {
+		ret[i] = qbuf(self->vfd, i, ro[i], sizeimage);
+		queued |= !ret[i];
+	}
+	if (queued) {
+		/* Give vivid every chance to write. */
+		ASSERT_EQ(0, ioctl(self->vfd, VIDIOC_STREAMON, &type));
+		self->streaming = true;
+		usleep(500 * 1000);
+	}
+	for (i = 0; i < NBUFS; i++) {
+		ASSERT_EQ(0, zc_sync(self->zfd, self->first + i,
+				     ZCBUF_SYNC_START | ZCBUF_SYNC_READ, 0,
+				     self->size));
+		ASSERT_EQ(-1, zc_check(self->map[i], self->size, 40 + i))
+			TH_LOG("buffer %d written through a read-only export", i);
+	}
+	for (i = 0; i < NBUFS; i++) {
+		ASSERT_NE(0, ret[i]) TH_LOG("QBUF of a read-only export accepted");
+		TH_LOG("QBUF %d: %s", i, strerror(-ret[i]));
+		close(ro[i]);
+	}
+}
+
+/*
  * Stream NFRAMES frames of vivid into the zcbuf buffers and check each one
  * through zcbuf's own mapping after ZCBUF_IOC_SYNC.
  */

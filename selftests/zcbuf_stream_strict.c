@@ -14,11 +14,14 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "kselftest_harness.h"
 #include "zcbuf_stream.h"
@@ -305,6 +308,68 @@ TEST_F(strict, not_strict_no_fault)
 	ASSERT_EQ(0, zs_streamoff(self->fd));
 }
 
+/*
+ * Pages that something else references bypass the revocation: QBUF
+ * refuses them with EBUSY and changes nothing (it used to queue them).
+ * Here a pipe holds the pages (vmsplice); once it is drained, QBUF works.
+ */
+TEST_F(strict, vmspliced_pages_refused)
+{
+	struct iovec iov = { .iov_base = self->map[1], .iov_len = self->size[1] };
+	uint8_t *sink = malloc(self->size[1]);
+	int pfd[2];
+	ssize_t n;
+
+	ASSERT_NE(NULL, sink);
+	ASSERT_EQ(0, pipe(pfd));
+	n = vmsplice(pfd[1], &iov, 1, 0);
+	ASSERT_LT(0, n) TH_LOG("vmsplice: %s", strerror(errno));
+	ASSERT_EQ(-EBUSY, zs_qbuf(self->fd, self->first + 1, 0));
+	ASSERT_EQ(ZCBUF_STATE_USER, zs_state(self->fd, self->first + 1));
+	assert_usable(_metadata, self, 1);
+	ASSERT_EQ(n, read(pfd[0], sink, self->size[1]));
+	close(pfd[0]);
+	close(pfd[1]);
+	free(sink);
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first + 1, 0));
+	assert_revoked(_metadata, self, 1);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
+/* The same for an io_uring fixed buffer (a FOLL_LONGTERM pin). */
+TEST_F(strict, io_uring_pinned_pages_refused)
+{
+	int ring;
+
+	ring = zc_uring_pin(self->map[1], self->size[1]);
+	if (ring < 0)
+		SKIP(return, "io_uring cannot pin this mapping here: %s",
+		     strerror(-ring));
+	ASSERT_EQ(-EBUSY, zs_qbuf(self->fd, self->first + 1, 0));
+	assert_usable(_metadata, self, 1);
+	ASSERT_EQ(0, zc_uring_unpin(ring));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first + 1, 0));
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
+/* Strict ownership cannot hold for pages another exporter owns. */
+TEST_F(strict, import_refused)
+{
+	uint32_t idx;
+	int fd2, dfd;
+
+	fd2 = zc_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, zc_alloc(fd2, self->size[0], 1, 0, &idx));
+	dfd = zc_export(fd2, idx, ZCBUF_EXPORT_RDWR | ZCBUF_EXPORT_CLOEXEC);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, zc_import(self->fd, dfd, &idx, NULL));
+	ASSERT_EQ(-EBUSY, zs_qbuf(self->fd, idx, 0));
+	ASSERT_EQ(ZCBUF_STATE_USER, zs_state(self->fd, idx));
+	close(dfd);
+	close(fd2);
+}
+
 /* ---- TX: the snapshot guarantee ---- */
 
 FIXTURE(strict_tx)
@@ -391,6 +456,44 @@ TEST_F(strict_tx, snapshot)
 	ASSERT_EQ(0, zs_touch(self->map, true, 0xaa));
 	ASSERT_EQ(0xaa, self->dbmap[0]);
 	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
+/*
+ * Another device mapping the buffer bypasses the revocation: here another
+ * context's TX device, through an import of a read-only export (both map
+ * it for reading only, which the one-writer rule allows).  QBUF refuses
+ * while that mapping exists, and while the device owns the buffer no new
+ * mapping of it can be made (EBUSY).
+ */
+TEST_F(strict_tx, other_importer_refused)
+{
+	struct zcbuf_config tx = { .personality = ZCBUF_DEV_NIC_TX };
+	uint32_t idx;
+	int fd2, ro;
+
+	ro = zc_export(self->fd, self->first, ZCBUF_EXPORT_CLOEXEC);
+	ASSERT_LE(0, ro);
+	fd2 = zc_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, zs_config(fd2, &tx, NULL));
+	ASSERT_EQ(0, zc_import(fd2, ro, &idx, NULL));
+	ASSERT_EQ(0, zs_qbuf(fd2, idx, 64));
+	ASSERT_EQ(0, zs_streamoff(fd2));
+	/* Mapped as long as fd2 holds the import. */
+	ASSERT_EQ(-EBUSY, zs_qbuf(self->fd, self->first, 64));
+	ASSERT_EQ(0, zs_touch(self->map, true, 1));
+	ASSERT_EQ(0, zc_free(fd2, idx));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 64));
+	ASSERT_EQ(SIGBUS, zs_touch(self->map, false, 0));
+
+	/* The device owns it now: no other device gets a mapping. */
+	ASSERT_EQ(0, zc_import(fd2, ro, &idx, NULL));
+	ASSERT_EQ(-EBUSY, zs_qbuf(fd2, idx, 64));
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	ASSERT_EQ(0, zs_qbuf(fd2, idx, 64));
+	ASSERT_EQ(0, zs_streamoff(fd2));
+	close(fd2);
+	close(ro);
 }
 
 TEST_HARNESS_MAIN

@@ -223,8 +223,12 @@ struct zcbuf_query {
  * @fd: (out) the new DMA-buf file descriptor
  * @reserved: (in) must be zero
  *
- * The fd outlives the context that made it.  A read-only fd can only be
- * mapped with PROT_READ.
+ * The fd outlives the context that made it.  A read-only fd is read-only
+ * for everyone who gets it: mmap() only with PROT_READ (also when an
+ * importer maps it through a file of its own), devices of other drivers
+ * may map it only to read (DMA_TO_DEVICE; a mapping that lets the device
+ * write fails with EACCES, so e.g. V4L2 capture or a DRM PRIME import
+ * refuses it), and no kernel mapping (vmap) is made of it (EINVAL).
  */
 struct zcbuf_export {
 	__u32 index;
@@ -289,11 +293,22 @@ struct zcbuf_sync {
 #define ZCBUF_DEV_NIC_TX		3 /* reads packets to transmit */
 
 /*
- * Strict ownership: QBUF revokes every user mapping of the buffer (through
- * /dev/zcbuf and through exported DMA-bufs) and DQBUF or STREAMOFF restores
- * them (buffers allocated here only: an imported DMA-buf's mappings belong
- * to its exporter); a touch in between raises SIGBUS instead of reading a half-written
- * frame (capture, RX) or changing a packet under the DMA (TX).  TX mappings
+ * Strict ownership: from QBUF to DQBUF (or STREAMOFF, close) nothing but the
+ * device reads or writes the buffer's pages.  QBUF revokes every user
+ * mapping of the buffer (through /dev/zcbuf and through exported DMA-bufs);
+ * a touch raises SIGBUS instead of reading a half-written frame (capture,
+ * RX) or changing a packet under the DMA (TX).  Meanwhile no other device
+ * can map any DMA-buf of the buffer (EBUSY).  QBUF fails with EBUSY,
+ * changing nothing, when the pages can be reached some other way: a page
+ * pinned or referenced outside the buffer (io_uring fixed buffers, data
+ * vmsplice'd into a pipe, O_DIRECT or MSG_ZEROCOPY in flight), another
+ * device's attachment (any importer of an export, also another context's
+ * import), or a kernel mapping (vmap); and for an imported DMA-buf, whose
+ * pages belong to its exporter.  Not covered: a vmap that an importer of an
+ * exported fd makes while the device owns the buffer (the DMA-buf core gives
+ * an exporter no way to refuse one).  Exported fds may stay open: their
+ * mappings are revoked too.  DQBUF, STREAMOFF and close give the mappings
+ * back.  TX mappings
  * are revoked rather than made read-only: a read-only window needs
  * write-notify (->page_mkwrite), which would make every mapping of the
  * buffer unusable for long-term pins (io_uring fixed buffers).  Strict mode
