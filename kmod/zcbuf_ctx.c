@@ -11,6 +11,7 @@
  */
 
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/err.h>
 #include <linux/fcntl.h>
 #include <linux/file.h>
@@ -117,6 +118,7 @@ static struct zcbuf_slot *zcbuf_slot_create(u64 size, bool contig)
 	}
 
 	slot->dmabuf = dmabuf;
+	slot->fence_context = dma_fence_context_alloc(1);
 	slot->buf = buf;
 	slot->size = size;
 	slot->flags = contig ? ZCBUF_BUF_CONTIG : 0;
@@ -425,6 +427,7 @@ int zcbuf_ioctl_import(struct zcbuf_ctx *ctx, void *arg,
 		goto free_slot;
 	}
 	slot->dmabuf = dmabuf;
+	slot->fence_context = dma_fence_context_alloc(1);
 	slot->size = dmabuf->size;
 	slot->flags = ZCBUF_BUF_IMPORTED;
 	slot->state = ZCBUF_STATE_USER;

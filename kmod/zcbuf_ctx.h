@@ -59,6 +59,12 @@ extern struct zcbuf_limits zcbuf_limits;
  * @sgt: @attach mapped for the device in direction @dir (under ctx->lock)
  * @dir: direction of @sgt
  * @dbuf: the buffer as the device sees it while queued
+ * @fence_context: the fence timeline of this buffer: at most one of its
+ *	fences is unsignalled at a time, so sequence numbers follow
+ *	completion order, and freeing the slot takes out of a foreign
+ *	reservation object exactly this slot's fences
+ * @fence_seqno: the last fence's sequence number; changed by whoever has
+ *	the slot claimed for queueing
  * @window: the slot's mmap window (see struct zcbuf_limits), reserved in
  *	ctx->windows while the slot is being made, then pointing to it
  * @rcu: slots are freed after a grace period: the device's SQ path looks
@@ -75,6 +81,8 @@ struct zcbuf_slot {
 	struct sg_table *sgt;
 	enum dma_data_direction dir;
 	struct zcbuf_dev_buf dbuf;
+	u64 fence_context;
+	u64 fence_seqno;
 	u32 window;
 	struct rcu_head rcu;
 };

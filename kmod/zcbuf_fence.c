@@ -135,7 +135,7 @@ void zcbuf_fence_exit(void)
 
 /**
  * zcbuf_fence_create() - a new, unsignalled fence
- * @context: the queue's fence context (dma_fence_context_alloc())
+ * @context: the buffer's fence timeline (dma_fence_context_alloc())
  * @seqno: increasing per context
  *
  * Return: the fence with one reference, or NULL.
@@ -205,9 +205,10 @@ void zcbuf_fence_signal(struct dma_fence *fence, int error)
 }
 
 /**
- * zcbuf_fence_purge() - take a queue's fences out of a foreign DMA-buf
+ * zcbuf_fence_purge() - take one buffer's fences out of a foreign DMA-buf
  * @dmabuf: a DMA-buf some other exporter made
- * @context: the queue's fence context
+ * @context: the buffer's fence timeline; only its fences are replaced,
+ *	never another slot's fence in the same reservation object
  *
  * Signalled fences stay in a reservation object until replaced, and their
  * ops are this module's code.  A buffer imported from elsewhere may outlive

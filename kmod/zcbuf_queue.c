@@ -77,7 +77,6 @@ void zcbuf_queue_init(struct zcbuf_queue *queue)
 	INIT_LIST_HEAD(&queue->queued);
 	INIT_LIST_HEAD(&queue->done);
 	init_waitqueue_head(&queue->done_wq);
-	queue->fence_context = dma_fence_context_alloc(1);
 }
 
 u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
@@ -141,8 +140,7 @@ void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
 
 	zcbuf_queue_detach_slot(slot);
 	if (queued && !slot->buf)
-		zcbuf_fence_purge(slot->dmabuf,
-				  zcbuf_ctx_queue(ctx)->fence_context);
+		zcbuf_fence_purge(slot->dmabuf, slot->fence_context);
 }
 
 /*
@@ -513,8 +511,8 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 			return ret;
 	}
 
-	fence = zcbuf_fence_create(queue->fence_context,
-				   atomic64_inc_return(&queue->fence_seqno));
+	/* Claimed: no one else numbers this slot's fences. */
+	fence = zcbuf_fence_create(slot->fence_context, ++slot->fence_seqno);
 	if (!fence) {
 		ret = -ENOMEM;
 		goto restore;

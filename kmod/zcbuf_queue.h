@@ -42,9 +42,6 @@ struct vm_area_struct;
  * @gone: the device went away under the context; cleared by CONFIG
  * @streaming: between STREAMON and STREAMOFF
  * @drvdata: the device's per-queue state, between start and stop
- * @fence_context: the fence timeline of this queue
- * @fence_seqno: the last fence's sequence number (atomic: QBUF and the
- *	device's SQ path both make fences)
  * @ring: the shared CQ and SQ, once set up; set under the context's lock
  *	and qlock while not streaming, never changed while streaming, freed
  *	with the context
@@ -81,8 +78,6 @@ struct zcbuf_queue {
 	bool gone;
 	bool streaming;
 	void *drvdata;
-	u64 fence_context;
-	atomic64_t fence_seqno;
 	struct zcbuf_ring *ring;
 	bool committing;
 	u32 epoch;

@@ -366,4 +366,58 @@ TEST_F(fence, close_cancels_queued)
 	ASSERT_EQ(NBUFS, cancelled);
 }
 
+/*
+ * Freeing one import takes out of the reservation object only that
+ * import's fences: another import of the same buffer, queued (its read
+ * fence unsignalled), keeps writers waiting.  (All of the queue's fences
+ * used to be replaced, the other slot's unsignalled one too.)  Two
+ * read-only exports of one buffer share its reservation object; TX maps
+ * both for reading.
+ */
+TEST(purge_frees_only_that_slots_fences)
+{
+	struct zcbuf_config tx = { .personality = ZCBUF_DEV_NIC_TX };
+	uint32_t owner_idx, a, b;
+	int owner, fd, rw, ro1, ro2;
+	struct zcbuf_dqbuf d;
+
+	owner = zc_open();
+	if (owner == -ENOENT)
+		SKIP(return, "%s does not exist: zcbuf.ko not loaded", ZCBUF_DEV);
+	ASSERT_LE(0, owner);
+	fd = zc_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, zc_alloc(owner, 4096, 1, 0, &owner_idx));
+	rw = zc_export(owner, owner_idx, ZCBUF_EXPORT_RDWR | ZCBUF_EXPORT_CLOEXEC);
+	ro1 = zc_export(owner, owner_idx, ZCBUF_EXPORT_CLOEXEC);
+	ro2 = zc_export(owner, owner_idx, ZCBUF_EXPORT_CLOEXEC);
+	ASSERT_LE(0, rw);
+	ASSERT_LE(0, ro1);
+	ASSERT_LE(0, ro2);
+	ASSERT_EQ(0, zs_config(fd, &tx, NULL));
+	ASSERT_EQ(0, zc_import(fd, ro1, &a, NULL));
+	ASSERT_EQ(0, zc_import(fd, ro2, &b, NULL));
+
+	/* B goes out once: its fence is signalled and stays in the resv. */
+	ASSERT_EQ(0, zs_streamon(fd));
+	ASSERT_EQ(0, zs_qbuf(fd, b, 64));
+	ASSERT_EQ(0, zs_dqbuf_wait(fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(b, d.index);
+	ASSERT_EQ(0, zs_streamoff(fd));
+
+	/* A is queued: a writer of the buffer must wait for it. */
+	ASSERT_EQ(0, zs_qbuf(fd, a, 64));
+	ASSERT_EQ(0, poll_now(rw, POLLOUT));
+	ASSERT_EQ(0, zc_free(fd, b));
+	ASSERT_EQ(0, poll_now(rw, POLLOUT));
+	/* Cancelled: now it may. */
+	ASSERT_EQ(0, zs_streamoff(fd));
+	ASSERT_EQ(POLLOUT, poll_now(rw, POLLOUT));
+	close(fd);
+	close(ro1);
+	close(ro2);
+	close(rw);
+	close(owner);
+}
+
 TEST_HARNESS_MAIN
