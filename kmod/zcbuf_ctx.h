@@ -65,6 +65,9 @@ extern struct zcbuf_limits zcbuf_limits;
  *	reservation object exactly this slot's fences
  * @fence_seqno: the last fence's sequence number; changed by whoever has
  *	the slot claimed for queueing
+ * @fence_published: @dbuf.fence is in the reservation object (it is only
+ *	while the device streams); set by whoever queues the slot, and by
+ *	STREAMON under ctx->lock
  * @window: the slot's mmap window (see struct zcbuf_limits), reserved in
  *	ctx->windows while the slot is being made, then pointing to it
  * @rcu: slots are freed after a grace period: the device's SQ path looks
@@ -83,6 +86,7 @@ struct zcbuf_slot {
 	struct zcbuf_dev_buf dbuf;
 	u64 fence_context;
 	u64 fence_seqno;
+	bool fence_published;
 	u32 window;
 	struct rcu_head rcu;
 };

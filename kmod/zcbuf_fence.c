@@ -2,8 +2,9 @@
 /*
  * zcbuf fences.
  *
- * QBUF adds an unsignalled fence to the reservation object of the buffer's
- * DMA-buf: a write fence when the device will write (camera, RX), a read
+ * A queued buffer's fence is in the reservation object of its DMA-buf while
+ * the device streams (QBUF while streaming, STREAMON for what was queued
+ * before): a write fence when the device will write (camera, RX), a read
  * fence when it will read (TX).  The device signals it when it completes the
  * buffer, just before the completion is visible to DQBUF, poll() and the
  * eventfd; STREAMOFF and close signal what is left with -ECANCELED.  So

@@ -398,6 +398,41 @@ int zcbuf_ioctl_set_eventfd(struct zcbuf_ctx *ctx, void *arg,
 	return 0;
 }
 
+/*
+ * STREAMON: publish the fences of the buffers queued while not streaming
+ * (@publish), or take them out again (the device did not start).  Not
+ * streaming, ctx->lock held: nothing else queues or takes buffers.
+ */
+static int zcbuf_queue_publish_fences(struct zcbuf_ctx *ctx, bool publish)
+{
+	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	struct zcbuf_slot *slot;
+	unsigned long index;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+
+	xa_for_each(&ctx->slots, index, slot) {
+		if (slot->state != ZCBUF_STATE_QUEUED || !slot->dbuf.fence ||
+		    slot->fence_published == publish)
+			continue;
+		if (!publish) {
+			/* Back to unpublished: the stub takes its place. */
+			zcbuf_fence_purge(slot->dmabuf, slot->fence_context);
+			slot->fence_published = false;
+			continue;
+		}
+		ret = zcbuf_fence_attach(slot->dmabuf, slot->dbuf.fence,
+					 queue->dir == DMA_FROM_DEVICE);
+		if (ret) {
+			zcbuf_queue_publish_fences(ctx, false);
+			return ret;
+		}
+		slot->fence_published = true;
+	}
+	return 0;
+}
+
 static int zcbuf_check_stream_arg(const struct zcbuf_stream *req)
 {
 	return req->flags || req->reserved ? -EINVAL : 0;
@@ -433,7 +468,12 @@ int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
 	memset(&queue->stats, 0, sizeof(queue->stats));
 	spin_unlock_irq(&queue->qlock);
 
-	ret = queue->zdev->info.ops->start(queue->zdev, queue);
+	ret = zcbuf_queue_publish_fences(ctx, true);
+	if (!ret) {
+		ret = queue->zdev->info.ops->start(queue->zdev, queue);
+		if (ret)
+			zcbuf_queue_publish_fences(ctx, false);
+	}
 	if (ret) {
 		atomic_dec(&zcbuf_nr_streams);
 	} else {
@@ -497,7 +537,8 @@ static void zcbuf_queue_unclaim(struct zcbuf_queue *queue,
  * May sleep.
  */
 static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
-			       struct zcbuf_slot *slot, u64 tx_bytes)
+			       struct zcbuf_slot *slot, u64 tx_bytes,
+			       bool publish)
 {
 	bool strict = queue->cfg.flags & ZCBUF_CFG_STRICT && slot->buf;
 	struct zcbuf_dev_buf *dbuf = &slot->dbuf;
@@ -517,12 +558,20 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 		ret = -ENOMEM;
 		goto restore;
 	}
-	ret = zcbuf_fence_attach(slot->dmabuf, fence,
-				 queue->dir == DMA_FROM_DEVICE);
-	if (ret) {
-		zcbuf_fence_signal(fence, ret);
-		goto restore;
+	/*
+	 * Published only while a device runs to signal it (STREAMON
+	 * publishes the fences of what was queued before): a fence nobody
+	 * works on would block every writer of the buffer indefinitely.
+	 */
+	if (publish) {
+		ret = zcbuf_fence_attach(slot->dmabuf, fence,
+					 queue->dir == DMA_FROM_DEVICE);
+		if (ret) {
+			zcbuf_fence_signal(fence, ret);
+			goto restore;
+		}
 	}
+	slot->fence_published = publish;
 
 	/* An import's CPU writes reach our mapping here (see complete()). */
 	if (!slot->buf && queue->dir == DMA_TO_DEVICE)
@@ -584,7 +633,8 @@ static int zcbuf_queue_submit(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 
 	ret = zcbuf_queue_attach_slot(queue, slot);
 	if (!ret)
-		ret = zcbuf_queue_enqueue(queue, slot, tx_bytes);
+		ret = zcbuf_queue_enqueue(queue, slot, tx_bytes,
+					  queue->streaming);
 	if (ret)
 		return ret;
 
@@ -1128,7 +1178,7 @@ void zcbuf_queue_refill(struct zcbuf_queue *queue)
 		/* Claimed: neither FREE nor QBUF touch it; nor does STREAMOFF,
 		 * which stops this thread first.
 		 */
-		if (zcbuf_queue_enqueue(queue, slot, sqe.bytesused)) {
+		if (zcbuf_queue_enqueue(queue, slot, sqe.bytesused, true)) {
 			/* Give it straight back, as a failed completion. */
 			spin_lock_irq(&queue->qlock);
 			slot->state = ZCBUF_STATE_DEVICE;

@@ -3,10 +3,12 @@
  * zcbuf_interop_fence: the write fence each queued buffer holds in its
  * DMA-buf's reservation object, seen the way a downstream importer sees it.
  *
- *  - While a buffer is queued (before STREAMON) poll() on its exported
- *    DMA-buf fd is neither readable nor writable, and
- *    DMA_BUF_IOCTL_EXPORT_SYNC_FILE (6.0+) gives a sync_file that is active
- *    (SYNC_IOC_FILE_INFO status 0, one fence of driver "zcbuf").
+ *  - A buffer queued while not streaming blocks nobody: its fence is
+ *    published at STREAMON.  While the device streams, poll() on the
+ *    exported DMA-buf fd of a queued buffer is neither readable nor
+ *    writable, and DMA_BUF_IOCTL_EXPORT_SYNC_FILE (6.0+) gives a sync_file
+ *    that is active (SYNC_IOC_FILE_INFO status 0, one fence of driver
+ *    "zcbuf").
  *  - After completion both say done, never behind the eventfd: whenever the
  *    eventfd has counted k completions, at least k DMA-buf fds poll readable
  *    and their sync_files are signalled (status 1).
@@ -126,36 +128,75 @@ static void config(struct __test_metadata *_metadata,
 				      &self->frame_size));
 }
 
-/* Queue every buffer (not streaming): each DMA-buf has an active fence. */
-static void queue_all_check_busy(struct __test_metadata *_metadata,
-				 FIXTURE_DATA(fence) *self)
+/* Queue every buffer while not streaming: no fence is published yet. */
+static void queue_all_idle(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fence) *self)
 {
-	struct sync_fence_info fi;
-	int i, status;
+	int i;
 
 	for (i = 0; i < NBUFS; i++) {
-		/* Idle: nothing to wait for. */
+		ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, 0));
 		ASSERT_EQ(POLLIN | POLLOUT,
 			  poll_now(self->dmabuf[i], POLLIN | POLLOUT));
-		ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, 0));
-		/* A write fence blocks readers and writers alike. */
-		ASSERT_EQ(0, poll_now(self->dmabuf[i], POLLIN | POLLOUT));
-		self->sf[i] = zc_export_sync_file(self->dmabuf[i],
-					       DMA_BUF_SYNC_READ);
-		ASSERT_LE(0, self->sf[i]);
-		ASSERT_EQ(0, poll_now(self->sf[i], POLLIN));
-		ASSERT_EQ(1, zc_sync_file_info(self->sf[i], &fi, &status));
-		ASSERT_EQ(0, status);
-		ASSERT_EQ(0, fi.status);
-		ASSERT_STREQ("zcbuf", fi.driver_name);
 		ASSERT_EQ(ZCBUF_STATE_QUEUED, zs_state(self->fd, self->first + i));
 	}
 }
 
 /*
- * Queued before STREAMON: not readable, sync_file active.  Then stream at a
- * pace where completions can be watched one by one: the fences are never
- * behind the eventfd.
+ * Streaming: a sync_file of each buffer's fences; those from @from on are
+ * not complete yet (the camera is slow), so they are active.
+ */
+static void export_all_busy(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fence) *self, int from)
+{
+	struct sync_fence_info fi;
+	int i, status;
+
+	for (i = 0; i < NBUFS; i++) {
+		self->sf[i] = zc_export_sync_file(self->dmabuf[i],
+						  DMA_BUF_SYNC_READ);
+		ASSERT_LE(0, self->sf[i]);
+		if (i < from)
+			continue;
+		/* A write fence blocks readers and writers alike. */
+		ASSERT_EQ(0, poll_now(self->dmabuf[i], POLLIN | POLLOUT));
+		ASSERT_EQ(0, poll_now(self->sf[i], POLLIN));
+		ASSERT_EQ(1, zc_sync_file_info(self->sf[i], &fi, &status));
+		ASSERT_EQ(0, status);
+		ASSERT_EQ(0, fi.status);
+		ASSERT_STREQ("zcbuf", fi.driver_name);
+	}
+}
+
+/*
+ * Queued before STREAMON: nobody has to wait (the fence used to be
+ * published at QBUF and to block writers until STREAMOFF, forever if the
+ * stream never started).  QBUF while not streaming leaves DMA_BUF_IOCTL_SYNC
+ * for writing free to return at once.
+ */
+TEST_F(fence, not_streaming_blocks_nobody)
+{
+	struct pollfd p = { .fd = self->dmabuf[0], .events = POLLOUT };
+	int sf;
+
+	config(_metadata, self, 0);
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
+	ASSERT_EQ(1, poll(&p, 1, 3000));
+	ASSERT_EQ(POLLOUT, p.revents);
+	ASSERT_EQ(0, dmabuf_sync(self->dmabuf[0],
+				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, dmabuf_sync(self->dmabuf[0],
+				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	sf = zc_export_sync_file(self->dmabuf[0], DMA_BUF_SYNC_RW);
+	ASSERT_LE(0, sf);
+	ASSERT_EQ(POLLIN, poll_now(sf, POLLIN));
+	close(sf);
+}
+
+/*
+ * Queued before STREAMON: idle until STREAMON publishes the fences; then
+ * not readable, sync_file active.  Streamed at a pace where completions can
+ * be watched one by one: the fences are never behind the eventfd.
  */
 TEST_F(fence, queued_busy_then_signalled)
 {
@@ -163,17 +204,14 @@ TEST_F(fence, queued_busy_then_signalled)
 	uint64_t deadline;
 	int i, n;
 
-	config(_metadata, self, 20);
-	queue_all_check_busy(_metadata, self);
-	zs_sleep_ms(100);	/* not streaming: nothing may change */
-	for (i = 0; i < NBUFS; i++) {
-		ASSERT_EQ(0, poll_now(self->dmabuf[i], POLLIN));
-		ASSERT_EQ(0, poll_now(self->sf[i], POLLIN));
-	}
+	config(_metadata, self, 1);
+	queue_all_idle(_metadata, self);
 	ASSERT_EQ(-EAGAIN, read(self->efd, &v, sizeof(v)) < 0 ? -errno : 0);
 
 	ASSERT_EQ(0, zs_streamon(self->fd));
 	self->streaming = true;
+	/* The first frame may be done at once; the rest are 1 s apart. */
+	export_all_busy(_metadata, self, 2);
 	deadline = zs_now_ns() + ZS_WAIT_MS * 1000000ULL;
 	while (total < NBUFS) {
 		int readable = 0, signalled = 0;
@@ -230,52 +268,35 @@ TEST_F(fence, queued_busy_then_signalled)
 	}
 }
 
-struct delayed_streamon {
-	int fd;
-	unsigned int ms;
-	int ret;
-};
-
-static void *streamon_later(void *arg)
-{
-	struct delayed_streamon *ds = arg;
-
-	zs_sleep_ms(ds->ms);
-	ds->ret = zs_streamon(ds->fd);
-	return NULL;
-}
-
-/* DMA_BUF_IOCTL_SYNC { START | READ } waits until the device is done. */
+/*
+ * DMA_BUF_IOCTL_SYNC { START | READ } waits until the device is done: a
+ * buffer queued to a running camera (fences published at STREAMON), read
+ * right after the sync, holds the whole frame.
+ */
 TEST_F(fence, dmabuf_sync_waits)
 {
-	struct delayed_streamon ds = { .fd = self->fd, .ms = 300, .ret = -1 };
 	struct zcbuf_dqbuf d;
-	pthread_t thread;
-	uint64_t t0, waited;
+	uint32_t crc;
 	uint8_t *p;
 
-	config(_metadata, self, 0);
-	p = mmap(NULL, self->size, PROT_READ, MAP_SHARED, self->dmabuf[0], 0);
-	ASSERT_NE(MAP_FAILED, p);
+	config(_metadata, self, 2);
 	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
-
-	t0 = zs_now_ns();
-	ASSERT_EQ(0, pthread_create(&thread, NULL, streamon_later, &ds));
-	ASSERT_EQ(0, dmabuf_sync(self->dmabuf[0],
-				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
-	waited = zs_now_ns() - t0;
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-	ASSERT_EQ(0, ds.ret);
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first + 1, 0));
+	/* Buffer 1 goes second, half a second after STREAMON. */
+	ASSERT_EQ(0, zs_streamon(self->fd));
 	self->streaming = true;
-	ASSERT_LE(250ULL * 1000000ULL, waited)
-		TH_LOG("DMA_BUF_IOCTL_SYNC returned after %llu ms, before the frame",
-		       (unsigned long long)(waited / 1000000));
-	/* The fence is signalled first; the eventfd follows. */
-	ASSERT_EQ(1, zs_poll_in(self->efd, ZS_WAIT_MS));
-	ASSERT_EQ(0, zs_dqbuf(self->fd, &d));
-	ASSERT_EQ(self->first, d.index);
-	ASSERT_EQ(d.checksum, zs_crc32(p, d.bytesused));
-	ASSERT_EQ(0, dmabuf_sync(self->dmabuf[0],
+	p = mmap(NULL, self->size, PROT_READ, MAP_SHARED, self->dmabuf[1], 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, dmabuf_sync(self->dmabuf[1],
+				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	crc = zs_crc32(p, WIDTH * HEIGHT * 3);
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	if (d.index != self->first + 1)
+		ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(self->first + 1, d.index);
+	ASSERT_EQ(d.checksum, crc)
+		TH_LOG("DMA_BUF_IOCTL_SYNC returned before the frame was written");
+	ASSERT_EQ(0, dmabuf_sync(self->dmabuf[1],
 				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	munmap(p, self->size);
 }
@@ -304,20 +325,27 @@ static void count_outcomes(struct __test_metadata *_metadata,
 	}
 }
 
-/* STREAMOFF without ever streaming: every fence ends with -ECANCELED. */
+/*
+ * STREAMOFF right after STREAMON at 1 fps: the first frame may be done,
+ * every other fence ends with -ECANCELED.
+ */
 TEST_F(fence, streamoff_cancels_queued)
 {
 	int ok, cancelled;
-	uint64_t v;
+	uint64_t v = 0;
 
-	config(_metadata, self, 0);
-	queue_all_check_busy(_metadata, self);
+	config(_metadata, self, 1);
+	queue_all_idle(_metadata, self);
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	export_all_busy(_metadata, self, 1);
 	ASSERT_EQ(0, zs_streamoff(self->fd));
 	count_outcomes(_metadata, self, &ok, &cancelled);
-	ASSERT_EQ(0, ok);
-	ASSERT_EQ(NBUFS, cancelled);
-	/* Nothing completed: the eventfd says so too. */
-	ASSERT_EQ(-EAGAIN, read(self->efd, &v, sizeof(v)) < 0 ? -errno : 0);
+	ASSERT_GE(1, ok);
+	ASSERT_EQ(NBUFS, ok + cancelled);
+	/* The eventfd counted exactly the frames that completed. */
+	if (read(self->efd, &v, sizeof(v)) < 0)
+		v = 0;
+	ASSERT_EQ((uint64_t)ok, v);
 }
 
 /*
@@ -331,9 +359,10 @@ TEST_F(fence, streamoff_midstream)
 	uint64_t v = 0;
 
 	config(_metadata, self, 2);
-	queue_all_check_busy(_metadata, self);
+	queue_all_idle(_metadata, self);
 	ASSERT_EQ(0, zs_streamon(self->fd));
 	self->streaming = true;
+	export_all_busy(_metadata, self, 1);
 	ASSERT_EQ(1, zs_poll_in(self->efd, ZS_WAIT_MS));
 	ASSERT_EQ(0, zs_streamoff(self->fd));
 	self->streaming = false;
@@ -357,13 +386,15 @@ TEST_F(fence, close_cancels_queued)
 {
 	int ok, cancelled;
 
-	config(_metadata, self, 0);
-	queue_all_check_busy(_metadata, self);
+	config(_metadata, self, 1);
+	queue_all_idle(_metadata, self);
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	export_all_busy(_metadata, self, 1);
 	close(self->fd);
 	self->fd = -1;
 	count_outcomes(_metadata, self, &ok, &cancelled);
-	ASSERT_EQ(0, ok);
-	ASSERT_EQ(NBUFS, cancelled);
+	ASSERT_GE(1, ok);
+	ASSERT_EQ(NBUFS, ok + cancelled);
 }
 
 /*
@@ -376,7 +407,11 @@ TEST_F(fence, close_cancels_queued)
  */
 TEST(purge_frees_only_that_slots_fences)
 {
-	struct zcbuf_config tx = { .personality = ZCBUF_DEV_NIC_TX };
+	/* Frame 0 goes at once, every later one after a 2 s stall. */
+	struct zcbuf_config tx = {
+		.personality = ZCBUF_DEV_NIC_TX, .stall_every = 1,
+		.stall_ms = 2000,
+	};
 	uint32_t owner_idx, a, b;
 	int owner, fd, rw, ro1, ro2;
 	struct zcbuf_dqbuf d;
@@ -403,9 +438,8 @@ TEST(purge_frees_only_that_slots_fences)
 	ASSERT_EQ(0, zs_qbuf(fd, b, 64));
 	ASSERT_EQ(0, zs_dqbuf_wait(fd, &d, ZS_WAIT_MS));
 	ASSERT_EQ(b, d.index);
-	ASSERT_EQ(0, zs_streamoff(fd));
 
-	/* A is queued: a writer of the buffer must wait for it. */
+	/* A is queued, stalled: a writer of the buffer must wait for it. */
 	ASSERT_EQ(0, zs_qbuf(fd, a, 64));
 	ASSERT_EQ(0, poll_now(rw, POLLOUT));
 	ASSERT_EQ(0, zc_free(fd, b));

@@ -40,12 +40,17 @@
  * none is and the device is not streaming, so that nothing ever will be
  * (as videobuf2): STREAMOFF wakes every poller with it.
  *
- * Implicit synchronisation: QBUF adds a fence to the reservation object of
- * the buffer's DMA-buf (a write fence when the device writes, a read fence
- * when it reads), signalled when the device completes the buffer, before
- * DQBUF, poll() or the eventfd can see it; STREAMOFF signals the rest with
- * an error.  So poll() on an exported DMA-buf fd, DMA_BUF_IOCTL_SYNC (which
- * waits for it) and DMA_BUF_IOCTL_EXPORT_SYNC_FILE agree with the eventfd.
+ * Implicit synchronisation: while the device streams, every queued buffer
+ * has a fence in the reservation object of its DMA-buf (a write fence when
+ * the device writes, a read fence when it reads): added by QBUF while
+ * streaming, and by STREAMON for the buffers queued before; never while
+ * not streaming, so that a queued buffer no device works on blocks nobody.
+ * The fence is signalled when the device completes the buffer, before
+ * DQBUF, poll() or the eventfd can see it; STREAMOFF, close and the
+ * device's removal signal the rest with an error.  Each buffer has a fence
+ * timeline of its own, so sequence numbers follow completion order.  So
+ * poll() on an exported DMA-buf fd, DMA_BUF_IOCTL_SYNC (which waits for it)
+ * and DMA_BUF_IOCTL_EXPORT_SYNC_FILE agree with the eventfd.
  *
  * read() on /dev/zcbuf is the traditional copying path: it takes the oldest
  * DONE buffer, copies its bytesused bytes (at most count; a read of 0 bytes
