@@ -6,6 +6,7 @@
 #define _ZCBUF_CTX_H
 
 #include <linux/dma-direction.h>
+#include <linux/dma-fence.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
@@ -68,6 +69,9 @@ extern struct zcbuf_limits zcbuf_limits;
  * @fence_published: @dbuf.fence is in the reservation object (it is only
  *	while the device streams); set by whoever queues the slot, and by
  *	STREAMON under ctx->lock
+ * @dep: what the device waits for before it takes the queued buffer: the
+ *	fences that were in the reservation object at QBUF (implicit sync);
+ *	@dep.pending under the queue's qlock
  * @window: the slot's mmap window (see struct zcbuf_limits), reserved in
  *	ctx->windows while the slot is being made, then pointing to it
  * @rcu: slots are freed after a grace period: the device's SQ path looks
@@ -87,6 +91,12 @@ struct zcbuf_slot {
 	u64 fence_context;
 	u64 fence_seqno;
 	bool fence_published;
+	struct {
+		struct dma_fence *fence;
+		struct dma_fence_cb cb;
+		struct zcbuf_queue *queue;
+		bool pending;
+	} dep;
 	u32 window;
 	struct rcu_head rcu;
 };

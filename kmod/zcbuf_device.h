@@ -81,10 +81,13 @@ enum zcbuf_drop_reason {
  * @stop: stop; when it returns, the device touches no buffer of @queue any
  *	more and calls none of the queue functions below for it; may sleep,
  *	and must not wait for anything that takes a context's lock
- * @buf_queued: a buffer was queued while streaming (any context; a device
- *	that waits for buffers wakes up here); optional
+ * @buf_queued: a buffer was queued while streaming, or a queued buffer's
+ *	dependencies signalled (any context, also under the queue's
+ *	spinlock from a fence callback: only wake the device up here, call
+ *	none of the queue functions); optional
  *
- * Calls for one queue never overlap (the context's lock serialises them);
+ * Calls for one queue never overlap (the context's lock serialises them,
+ * except @buf_queued from a fence callback);
  * calls for different queues of one device may run concurrently.
  */
 struct zcbuf_device_ops {

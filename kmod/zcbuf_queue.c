@@ -187,6 +187,17 @@ static int zcbuf_queue_attach_slot(struct zcbuf_queue *queue,
 	return 0;
 }
 
+/* Forget a queued buffer's dependency; not on the device's list, or stopped. */
+static void zcbuf_queue_drop_dep(struct zcbuf_slot *slot)
+{
+	if (!slot->dep.fence)
+		return;
+	dma_fence_remove_callback(slot->dep.fence, &slot->dep.cb);
+	dma_fence_put(slot->dep.fence);
+	slot->dep.fence = NULL;
+	slot->dep.pending = false;
+}
+
 /*
  * Return every queued, in-flight and done buffer to user space; their fences
  * signal with @error.  The device is stopped; ctx->lock held.
@@ -215,6 +226,7 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx, int error)
 
 	/* What the device never completed, it never will. */
 	xa_for_each(&ctx->slots, index, slot) {
+		zcbuf_queue_drop_dep(slot);
 		if (slot->dbuf.fence) {
 			zcbuf_fence_signal(slot->dbuf.fence, error);
 			slot->dbuf.fence = NULL;
@@ -236,6 +248,10 @@ static void zcbuf_queue_stop(struct zcbuf_ctx *ctx, int error)
 	lockdep_assert_held(&ctx->lock);
 
 	if (queue->streaming) {
+		/* No more kicks from dependencies (see zcbuf_queue_dep_done()). */
+		spin_lock_irq(&queue->qlock);
+		queue->running = false;
+		spin_unlock_irq(&queue->qlock);
 		/* Synchronous: afterwards the device touches nothing. */
 		queue->zdev->info.ops->stop(queue->zdev, queue);
 		WRITE_ONCE(queue->streaming, false);
@@ -477,6 +493,9 @@ int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
 	if (ret) {
 		atomic_dec(&zcbuf_nr_streams);
 	} else {
+		spin_lock_irq(&queue->qlock);
+		queue->running = true;
+		spin_unlock_irq(&queue->qlock);
 		WRITE_ONCE(queue->streaming, true);
 		atomic_inc(&queue->zdev->streams);
 	}
@@ -532,6 +551,55 @@ static void zcbuf_queue_unclaim(struct zcbuf_queue *queue,
 }
 
 /*
+ * A fence a queued buffer waited for signalled: the device may take it.
+ * Any context, under the fence's lock.
+ */
+static void zcbuf_queue_dep_done(struct dma_fence *f, struct dma_fence_cb *cb)
+{
+	struct zcbuf_slot *slot = container_of(cb, struct zcbuf_slot, dep.cb);
+	struct zcbuf_queue *queue = slot->dep.queue;
+	unsigned long flags;
+
+	spin_lock_irqsave(&queue->qlock, flags);
+	slot->dep.pending = false;
+	/* Under qlock: the device is not stopped meanwhile. */
+	if (queue->running && queue->zdev->info.ops->buf_queued)
+		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
+	spin_unlock_irqrestore(&queue->qlock, flags);
+}
+
+/*
+ * Implicit sync, the other way: the device starts on a buffer only once the
+ * fences already in its reservation object allow it (another device or the
+ * CPU working on it): before it reads, the writers'; before it writes,
+ * everyone's.  Collected at QBUF, in process context (it may allocate);
+ * waited for by callback, so that other buffers go first meanwhile.
+ */
+static int zcbuf_queue_add_dep(struct zcbuf_queue *queue,
+			       struct zcbuf_slot *slot)
+{
+	struct dma_fence *dep;
+	int ret;
+
+	ret = dma_resv_get_singleton(slot->dmabuf->resv,
+				     dma_resv_usage_rw(queue->dir ==
+						       DMA_FROM_DEVICE),
+				     &dep);
+	if (ret || !dep)
+		return ret;
+	slot->dep.fence = dep;
+	slot->dep.queue = queue;
+	/* Not on the queued list yet: the callback may run at once. */
+	slot->dep.pending = true;
+	if (dma_fence_add_callback(dep, &slot->dep.cb, zcbuf_queue_dep_done)) {
+		slot->dep.pending = false;
+		slot->dep.fence = NULL;
+		dma_fence_put(dep);
+	}
+	return 0;
+}
+
+/*
  * Hand a claimed buffer to the device: fence it, revoke user mappings in
  * strict mode, and put it on the queued list.  Its device mapping is made.
  * May sleep.
@@ -552,11 +620,16 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 			return ret;
 	}
 
+	/* What others do to the buffer first. */
+	ret = zcbuf_queue_add_dep(queue, slot);
+	if (ret)
+		goto restore;
+
 	/* Claimed: no one else numbers this slot's fences. */
 	fence = zcbuf_fence_create(slot->fence_context, ++slot->fence_seqno);
 	if (!fence) {
 		ret = -ENOMEM;
-		goto restore;
+		goto drop_dep;
 	}
 	/*
 	 * Published only while a device runs to signal it (STREAMON
@@ -568,7 +641,7 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 					 queue->dir == DMA_FROM_DEVICE);
 		if (ret) {
 			zcbuf_fence_signal(fence, ret);
-			goto restore;
+			goto drop_dep;
 		}
 	}
 	slot->fence_published = publish;
@@ -593,6 +666,8 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 	spin_unlock_irq(&queue->qlock);
 	return 0;
 
+drop_dep:
+	zcbuf_queue_drop_dep(slot);
 restore:
 	if (strict)
 		zcbuf_buffer_restore_cpu(slot->buf);
@@ -975,13 +1050,26 @@ void zcbuf_queue_set_drvdata(struct zcbuf_queue *queue, void *data)
 }
 EXPORT_SYMBOL_NS_GPL(zcbuf_queue_set_drvdata, ZCBUF_NS(ZCBUF));
 
+/* The first queued buffer whose dependencies are done, or NULL; qlock held. */
+static struct zcbuf_dev_buf *zcbuf_queue_first_ready(struct zcbuf_queue *queue)
+{
+	struct zcbuf_dev_buf *dbuf;
+
+	lockdep_assert_held(&queue->qlock);
+
+	list_for_each_entry(dbuf, &queue->queued, node)
+		if (!zcbuf_dbuf_slot(dbuf)->dep.pending)
+			return dbuf;
+	return NULL;
+}
+
 bool zcbuf_queue_has_queued(struct zcbuf_queue *queue)
 {
 	unsigned long flags;
 	bool ret;
 
 	spin_lock_irqsave(&queue->qlock, flags);
-	ret = !list_empty(&queue->queued);
+	ret = zcbuf_queue_first_ready(queue);
 	spin_unlock_irqrestore(&queue->qlock, flags);
 	return ret;
 }
@@ -998,15 +1086,23 @@ struct zcbuf_dev_buf *zcbuf_queue_take(struct zcbuf_queue *queue)
 	struct zcbuf_dev_buf *dbuf;
 	unsigned long flags;
 
+	struct dma_fence *dep = NULL;
+
 	spin_lock_irqsave(&queue->qlock, flags);
-	dbuf = list_first_entry_or_null(&queue->queued, struct zcbuf_dev_buf,
-					node);
+	/* In order, but a buffer still waiting for others lets later ones by. */
+	dbuf = zcbuf_queue_first_ready(queue);
 	if (dbuf) {
+		struct zcbuf_slot *slot = zcbuf_dbuf_slot(dbuf);
+
 		list_del(&dbuf->node);
-		zcbuf_dbuf_slot(dbuf)->state = ZCBUF_STATE_DEVICE;
+		slot->state = ZCBUF_STATE_DEVICE;
+		dep = slot->dep.fence;
+		slot->dep.fence = NULL;
 		trace_zcbuf_dma_start(dbuf->index, 0);
 	}
 	spin_unlock_irqrestore(&queue->qlock, flags);
+	/* Signalled: its callback has run. */
+	dma_fence_put(dep);
 	return dbuf;
 }
 EXPORT_SYMBOL_NS_GPL(zcbuf_queue_take, ZCBUF_NS(ZCBUF));

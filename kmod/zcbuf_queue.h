@@ -64,6 +64,8 @@ struct vm_area_struct;
  * @stats: counters since STREAMON (queued and done are computed)
  * @nr_queued: buffers in ZCBUF_STATE_QUEUED or ZCBUF_STATE_DEVICE
  * @nr_done: entries in @done
+ * @running: the device runs (set after it started, cleared before it is
+ *	stopped), so a dependency's callback may kick it
  * @nr_taking: DONE buffers DQBUF or read() took off @done whose result has
  *	not reached user space yet (ZCBUF_STATE_CLAIMED): they count as done
  *	for CONFIG and RING_SETUP
@@ -90,6 +92,7 @@ struct zcbuf_queue {
 	unsigned int nr_queued;
 	unsigned int nr_done;
 	unsigned int nr_taking;
+	bool running;
 	wait_queue_head_t done_wq;
 };
 

@@ -78,7 +78,24 @@ struct zi_drm_mode_map_dumb {
 	__u64 offset;
 };
 
+/* vgem's fences (include/uapi/drm/vgem_drm.h) */
+struct zi_vgem_fence_attach {
+	__u32 handle;
+	__u32 flags;
+	__u32 out_fence;
+	__u32 pad;
+};
+
+struct zi_vgem_fence_signal {
+	__u32 fence;
+	__u32 flags;
+};
+
+#define ZI_VGEM_FENCE_WRITE		0x1
+
 #define ZI_DRM_IOCTL_VERSION		_IOWR('d', 0x00, struct zi_drm_version)
+#define ZI_DRM_IOCTL_VGEM_FENCE_ATTACH	_IOWR('d', 0x41, struct zi_vgem_fence_attach)
+#define ZI_DRM_IOCTL_VGEM_FENCE_SIGNAL	_IOW('d', 0x42, struct zi_vgem_fence_signal)
 #define ZI_DRM_IOCTL_GEM_CLOSE		_IOW('d', 0x09, struct zi_drm_gem_close)
 #define ZI_DRM_IOCTL_PRIME_HANDLE_TO_FD	_IOWR('d', 0x2d, struct zi_drm_prime_handle)
 #define ZI_DRM_IOCTL_PRIME_FD_TO_HANDLE	_IOWR('d', 0x2e, struct zi_drm_prime_handle)
@@ -404,6 +421,64 @@ TEST_F(vgem, vgem_buffer_filled_by_camera)
 	munmap(gmap, c.size);
 	close(dfd);
 	ASSERT_EQ(0, gem_close(self->card, c.handle));
+}
+
+/*
+ * Implicit sync into zcbuf: a vgem buffer carrying vgem's unsignalled write
+ * fence, imported and queued, is not touched by the device (camera writes,
+ * TX reads) until VGEM_FENCE_SIGNAL.  (The device used to complete it at
+ * once, before the fence.)
+ */
+static void waits_for_vgem_fence(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(vgem) *self, bool tx)
+{
+	struct zi_drm_mode_create_dumb c = {
+		.width = WIDTH * 3, .height = HEIGHT, .bpp = 8,
+	};
+	struct zi_vgem_fence_attach fa = { .flags = ZI_VGEM_FENCE_WRITE };
+	struct zi_vgem_fence_signal fs = { 0 };
+	struct zcbuf_config txcfg = { .personality = ZCBUF_DEV_NIC_TX };
+	struct zcbuf_dqbuf d;
+	uint32_t index;
+	int dfd;
+
+	if (tx) {
+		ASSERT_EQ(0, zs_config(self->fd, &txcfg, NULL));
+	} else {
+		ASSERT_EQ(0, zs_config_camera(self->fd, WIDTH, HEIGHT, FMT, 0,
+					      0, NULL));
+	}
+	ASSERT_EQ(0, drm_ioctl(self->card, ZI_DRM_IOCTL_MODE_CREATE_DUMB, &c));
+	dfd = prime_handle_to_fd(self->card, c.handle);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, zc_import(self->fd, dfd, &index, NULL));
+
+	fa.handle = c.handle;
+	ASSERT_EQ(0, drm_ioctl(self->card, ZI_DRM_IOCTL_VGEM_FENCE_ATTACH, &fa));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, zs_qbuf(self->fd, index, tx ? 64 : 0));
+	ASSERT_EQ(-ETIMEDOUT, zs_dqbuf_wait(self->fd, &d, 500))
+		TH_LOG("the device finished before vgem's write fence signalled");
+	ASSERT_EQ(ZCBUF_STATE_QUEUED, zs_state(self->fd, index));
+
+	fs.fence = fa.out_fence;
+	ASSERT_EQ(0, drm_ioctl(self->card, ZI_DRM_IOCTL_VGEM_FENCE_SIGNAL, &fs));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(index, d.index);
+	ASSERT_EQ(0, d.flags);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	close(dfd);
+	ASSERT_EQ(0, gem_close(self->card, c.handle));
+}
+
+TEST_F(vgem, camera_waits_for_vgem_write_fence)
+{
+	waits_for_vgem_fence(_metadata, self, false);
+}
+
+TEST_F(vgem, tx_waits_for_vgem_write_fence)
+{
+	waits_for_vgem_fence(_metadata, self, true);
 }
 
 TEST_HARNESS_MAIN
