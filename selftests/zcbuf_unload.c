@@ -215,7 +215,14 @@ TEST_F(unload, waits_for_a_fence_held_elsewhere)
 	ASSERT_EQ(1, nfences);
 	ASSERT_TRUE(signalled == 1 || signalled == -ECANCELED)
 		TH_LOG("sync_file status %d", signalled);
-	ASSERT_STREQ("zcbuf", fi.driver_name);
+	/*
+	 * Newer kernels (7.3 here) name a signalled fence's driver
+	 * "detached-driver": its ops may be gone, which is this very case.
+	 */
+	if (signalled != 0 && !strcmp(fi.driver_name, "detached-driver"))
+		TH_LOG("signalled fence reported as detached-driver");
+	else
+		ASSERT_STREQ("zcbuf", fi.driver_name);
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st));
 }
