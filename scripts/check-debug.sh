@@ -18,8 +18,11 @@
 #
 # Environment:
 #   ZCBUF_DEBUG_BOOTS     boot profiles, comma separated, each
-#                         CMDLINE[|QEMU-ARGS] as in make check ("-" is a
-#                         plain boot; default "-,swiotlb=force")
+#                         CMDLINE[|QEMU-ARGS[|TESTS]] as in make check ("-"
+#                         is a plain boot; default: plain, swiotlb=force,
+#                         and QEMU's edu behind intel-iommu running the edu
+#                         and buffer tests, so that DMA-API debug sees the
+#                         range syncs of IOMMU mappings)
 #   ZCBUF_DEBUG_TIMEOUT   seconds per boot before the guest counts as hung
 #                         (default 2400)
 #   ZCBUF_DEBUG_FUZZ_OPS  operations of the long fuzz round (default 60000)
@@ -35,7 +38,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cd "$top" || exit 1
 
-IFS=, read -r -a boots <<<"${ZCBUF_DEBUG_BOOTS:--,swiotlb=force}"
+iommu_tests="zcbuf_edu zcbuf_devices zcbuf_basic zcbuf_buffers zcbuf_mmap zcbuf_import"
+default_boots="-,swiotlb=force"
+default_boots+=",intel_iommu=on|-machine q35 -device intel-iommu -device edu|$iommu_tests"
+IFS=, read -r -a boots <<<"${ZCBUF_DEBUG_BOOTS:-$default_boots}"
 timeout_s=${ZCBUF_DEBUG_TIMEOUT:-2400}
 fuzz_ops=${ZCBUF_DEBUG_FUZZ_OPS:-60000}
 stress_opts=${ZCBUF_DEBUG_STRESS:--r 4 -p 8}
@@ -76,6 +82,7 @@ grep -vE '^make\[[0-9]+\]: (Entering|Leaving)' "$out/module.log"
 ko=$(sed -n 's/^module: \([^ ]*\.ko\).*/\1/p' "$out/module.log" | tail -n 1)
 [ -f "$ko" ] || fail_early "no zcbuf.ko after the build (see $out/module.log)"
 simko=${ko%/*}/sim/zcbuf_sim.ko
+eduko=${ko%/*}/edu/zcbuf_edu.ko
 timings+=("builds: $(since "$t") s")
 
 # What runs in the guest, after run_guest.sh.
@@ -115,7 +122,7 @@ else
 	echo "# kmemleak is not available in this kernel"; exit 1
 fi
 rc=0
-sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko -d /zcbuf/zcbuf_sim.ko '"$tests"' || rc=1
+sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko -d /zcbuf/zcbuf_sim.ko -d /zcbuf/zcbuf_edu.ko @TESTS@ || rc=1
 sh /zcbuf/guest-extra.sh || rc=1
 exit $rc'
 
@@ -125,7 +132,8 @@ for m in $guest_modules; do mods+=(-m "$m"); done
 pass=0 fail=0 skip=0 calls=0 faults=0 killed=0 leaks=0
 problems=() unmeasured=()
 for b in "${boots[@]}"; do
-	IFS='|' read -r bcmd bqemu _ <<<"$b"
+	IFS='|' read -r bcmd bqemu btests <<<"$b"
+	btests=${btests:-$tests}
 	args=()
 	name=
 	if [ -n "$bcmd" ] && [ "$bcmd" != - ]; then
@@ -143,9 +151,10 @@ for b in "${boots[@]}"; do
 	"$here/qemu-run.sh" -q -k "$tree" "${args[@]}" -t "$timeout_s" \
 		-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
 		-f "$ko:/zcbuf/zcbuf.ko" -f "$simko:/zcbuf/zcbuf_sim.ko" \
+		-f "$eduko:/zcbuf/zcbuf_edu.ko" \
 		-f build/selftests:/zcbuf/selftests \
 		-f "$out/guest-extra.sh:/zcbuf/guest-extra.sh" \
-		-- "$guest_cmd" 2>&1 | tee "$out/$name.out"
+		-- "${guest_cmd//@TESTS@/$btests}" 2>&1 | tee "$out/$name.out"
 	qrc=${PIPESTATUS[0]}
 	timings+=("boot $name: $(since "$t") s (exit $qrc)")
 
