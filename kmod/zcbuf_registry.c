@@ -10,10 +10,13 @@
  * stream stops, buffers return to user space, the device's mappings go.
  *
  * Locking: zcbuf_devices_lock protects the list of devices, every device's
- * @queues and @dead, and every queue's binding (queue->zdev, dev_node).  It
+ * @queues, and every queue's binding (queue->zdev, dev_node).  It
  * nests inside a context's lock; unregistering never holds it while taking
- * one.  A device's ops->configure is called under it, so a driver's ops are
- * never called once zcbuf_device_unregister() has marked the device dead.
+ * one.  A device's ops->configure is called under it, so it is never
+ * called once zcbuf_device_unregister() has taken the device off the list
+ * (no context can find it, so none can bind to it, from then on); the other
+ * ops are called under a bound context's lock, so not after unregistering
+ * has unbound that context.
  */
 
 #include <linux/ctype.h>
@@ -259,7 +262,6 @@ void zcbuf_device_unregister(struct zcbuf_device *zdev)
 
 	mutex_lock(&zcbuf_devices_lock);
 	list_del(&zdev->node);
-	zdev->dead = true;
 	while ((queue = list_first_entry_or_null(&zdev->queues,
 						 struct zcbuf_queue,
 						 dev_node))) {

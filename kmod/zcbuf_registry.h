@@ -24,14 +24,13 @@
  * @info: what the driver registered (@info.name points to @name)
  * @node: entry in the list of registered devices
  * @queues: struct zcbuf_queue.dev_node of every context configured for it
- * @dead: unregistering: no context may bind to it any more
  * @frames: buffers completed without error, over every stream
  * @bytes: bytes written or read in @frames
  * @errors: buffers completed with an error
  * @drops: frames lost (no buffer, injected)
  * @streams: contexts streaming on it now
  *
- * @node, @queues and @dead are under zcbuf_devices_lock (zcbuf_registry.c);
+ * @node and @queues are under zcbuf_devices_lock (zcbuf_registry.c);
  * the counters are atomics, updated by the queues without a lock.
  */
 struct zcbuf_device {
@@ -41,7 +40,6 @@ struct zcbuf_device {
 	struct zcbuf_device_info info;
 	struct list_head node;
 	struct list_head queues;
-	bool dead;
 	atomic64_t frames;
 	atomic64_t bytes;
 	atomic64_t errors;
