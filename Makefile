@@ -20,10 +20,12 @@
 #   make deb        Debian packages zcbuf-dkms, libzcbuf1, libzcbuf-dev,
 #                   zcbuf-tools into build/deb, lintian-checked (installs
 #                   dpkg-dev, the build dependencies and lintian if missing)
-#   make check-host the checks that need no guest: check-version, the
-#                   library's exports, the manual pages, zcbuf-capture's
-#                   command line and exit status, make install (check-install)
+#   make check-host the checks that need no guest: check-version,
+#                   check-includes, the library's exports, the manual
+#                   pages, zcbuf-capture's command line and exit status,
+#                   make install (check-install)
 #   make check-version  VERSION agrees with the uapi, library and packaging
+#   make check-includes kmod/'s files include each other without a cycle
 #
 # The modules are built out of tree (make -C $(KDIR) M=...) in
 # build/<release>/src, a tree of symlinks to Kbuild, kmod/ (the core,
@@ -173,14 +175,17 @@ install-udev:
 install-man:
 	@if [ -f man/Makefile ]; then $(MAKE) -C man install MANDIR=$(MANDIR); fi
 
-.PHONY: check-version check-install check-host deb
+.PHONY: check-version check-includes check-install check-host deb
 check-version:
 	@scripts/version.sh check
+
+check-includes:
+	@scripts/include-graph.sh kmod
 
 check-install:
 	@scripts/install-check.sh
 
-check-host: check-version userlib apps
+check-host: check-version check-includes userlib apps
 	@$(MAKE) --no-print-directory -C userlib check $(USERLIB_O) >/dev/null
 	@echo "userlib: exports match libzcbuf.map, soname libzcbuf.so.1"
 	@$(MAKE) --no-print-directory -C man check

@@ -24,7 +24,17 @@
 #include "zcbuf_buffer.h"
 #include "zcbuf_compat.h"
 #include "zcbuf_ctx.h"
+#include "zcbuf_queue.h"
+#include "zcbuf_registry.h"
 #include "zcbuf_stats.h"
+
+static void zcbuf_ctx_free(struct kref *kref)
+{
+	struct zcbuf_ctx *ctx = container_of(kref, struct zcbuf_ctx, kref);
+
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+}
 
 struct zcbuf_ctx *zcbuf_ctx_create(void)
 {
@@ -38,33 +48,16 @@ struct zcbuf_ctx *zcbuf_ctx_create(void)
 	mutex_init(&ctx->lock);
 	xa_init(&ctx->slots);
 	xa_init_flags(&ctx->windows, XA_FLAGS_ALLOC1);
-	zcbuf_queue_init(&ctx->queue);
+	zcbuf_queue_init(&ctx->queue, &ctx->lock, &ctx->slots, &ctx->kref,
+			 zcbuf_ctx_free);
 	atomic_long_inc(&zcbuf_counters.contexts);
 	return ctx;
-}
-
-void zcbuf_ctx_get(struct zcbuf_ctx *ctx)
-{
-	kref_get(&ctx->kref);
-}
-
-static void zcbuf_ctx_free(struct kref *kref)
-{
-	struct zcbuf_ctx *ctx = container_of(kref, struct zcbuf_ctx, kref);
-
-	mutex_destroy(&ctx->lock);
-	kfree(ctx);
-}
-
-void zcbuf_ctx_put(struct zcbuf_ctx *ctx)
-{
-	kref_put(&ctx->kref, zcbuf_ctx_free);
 }
 
 /* The slot must be out of the table and not queued. */
 static void zcbuf_slot_destroy(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
 {
-	zcbuf_queue_release_slot(ctx, slot);
+	zcbuf_queue_release_slot(&ctx->queue, slot);
 	dma_buf_put(slot->dmabuf);
 	kfree_rcu(slot, rcu);
 }
@@ -75,13 +68,17 @@ void zcbuf_ctx_destroy(struct zcbuf_ctx *ctx)
 	unsigned long index;
 
 	/* Stops the device and returns every buffer to ZCBUF_STATE_USER. */
-	zcbuf_queue_release(ctx);
+	mutex_lock(&ctx->lock);
+	zcbuf_queue_shutdown(&ctx->queue);
+	zcbuf_registry_unbind(&ctx->queue);
+	mutex_unlock(&ctx->lock);
+	zcbuf_queue_release(&ctx->queue);
 	xa_for_each(&ctx->slots, index, slot)
 		zcbuf_slot_destroy(ctx, slot);
 	xa_destroy(&ctx->slots);
 	xa_destroy(&ctx->windows);
 	atomic_long_dec(&zcbuf_counters.contexts);
-	zcbuf_ctx_put(ctx);
+	kref_put(&ctx->kref, zcbuf_ctx_free);
 }
 
 /* Look up a slot; ctx->lock held.  Bad indices are EINVAL. */
@@ -167,6 +164,36 @@ static int zcbuf_reserve_indices(struct zcbuf_ctx *ctx, u32 first, u32 count)
 	return 0;
 }
 
+/*
+ * Apply a configuration CONFIG checked and reported: bind the queue to the
+ * device it names; ctx->lock held, not streaming, nothing queued or done
+ * (CONFIG's checks, held since by the committing flag).
+ */
+static void zcbuf_ctx_commit_config(struct zcbuf_ctx *ctx,
+				    struct zcbuf_config *cfg)
+{
+	struct zcbuf_queue *queue = &ctx->queue;
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (cfg->personality != ZCBUF_DEV_NONE) {
+		/*
+		 * The buffers are mapped for the device they were queued to;
+		 * the next QBUF maps them for this one.
+		 */
+		if (queue->zdev)
+			zcbuf_queue_unmap_all(queue);
+		if (!zcbuf_registry_bind(queue, cfg)) {
+			zcbuf_queue_configure(queue, cfg);
+			return;
+		}
+	}
+	/* Unconfigured, or the device went away since CONFIG checked it. */
+	zcbuf_queue_unconfigure(queue);
+	zcbuf_registry_unbind(queue);
+	queue->gone = cfg->personality != ZCBUF_DEV_NONE;
+}
+
 /**
  * zcbuf_pending_finish() - publish or undo what an ioctl prepared
  * @ctx: the context
@@ -179,7 +206,14 @@ void zcbuf_pending_finish(struct zcbuf_ctx *ctx, struct zcbuf_pending *p,
 {
 	u32 i;
 
-	zcbuf_queue_pending_finish(ctx, p, publish);
+	zcbuf_queue_pending_finish(&ctx->queue, &p->queue, publish);
+	if (p->config) {
+		mutex_lock(&ctx->lock);
+		if (publish)
+			zcbuf_ctx_commit_config(ctx, &p->cfg);
+		ctx->queue.committing = false;
+		mutex_unlock(&ctx->lock);
+	}
 	if (p->file) {
 		if (publish) {
 			fd_install(p->fd, p->file);
@@ -313,7 +347,7 @@ int zcbuf_ioctl_free(struct zcbuf_ctx *ctx, void *arg,
 		return -EINVAL;
 	}
 	/* Also keeps the device's SQ path off it from here on. */
-	if (zcbuf_queue_claim_slot(ctx, slot)) {
+	if (zcbuf_queue_claim_slot(&ctx->queue, slot)) {
 		mutex_unlock(&ctx->lock);
 		return -EBUSY;
 	}
@@ -346,7 +380,7 @@ int zcbuf_ioctl_query(struct zcbuf_ctx *ctx, void *arg,
 	req->flags = slot->flags;
 	req->size = slot->size;
 	req->offset = (u64)slot->window << zcbuf_limits.window_shift;
-	req->state = zcbuf_queue_slot_state(ctx, slot);
+	req->state = zcbuf_queue_slot_state(&ctx->queue, slot);
 	mutex_unlock(&ctx->lock);
 	return 0;
 }
@@ -472,6 +506,27 @@ put_dmabuf:
 	return ret;
 }
 
+int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
+		       struct zcbuf_pending *pending)
+{
+	struct zcbuf_config *cfg = arg;
+	int ret;
+
+	mutex_lock(&ctx->lock);
+	ret = zcbuf_queue_check_config(&ctx->queue, cfg);
+	/* The device checks it and sets frame_size; nothing binds yet. */
+	if (!ret && cfg->personality != ZCBUF_DEV_NONE)
+		ret = zcbuf_registry_check(cfg);
+	if (!ret) {
+		/* Committed by zcbuf_pending_finish() once frame_size is out. */
+		pending->config = true;
+		pending->cfg = *cfg;
+		ctx->queue.committing = true;
+	}
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
 static enum dma_data_direction zcbuf_sync_dir(u32 flags)
 {
 	switch (flags & ZCBUF_SYNC_RW) {
@@ -558,7 +613,7 @@ int zcbuf_ctx_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma)
 		if (pgoff)
 			return -EINVAL;
 		mutex_lock(&ctx->lock);
-		ret = zcbuf_queue_ring_mmap(ctx, vma);
+		ret = zcbuf_queue_ring_mmap(&ctx->queue, vma);
 		mutex_unlock(&ctx->lock);
 		return ret;
 	}

@@ -73,13 +73,17 @@ static int zcbuf_mmap(struct file *file, struct vm_area_struct *vma)
 
 static __poll_t zcbuf_poll(struct file *file, poll_table *wait)
 {
-	return zcbuf_queue_poll(file->private_data, file, wait);
+	struct zcbuf_ctx *ctx = file->private_data;
+
+	return zcbuf_queue_poll(&ctx->queue, file, wait);
 }
 
 static ssize_t zcbuf_read(struct file *file, char __user *ubuf, size_t len,
 			  loff_t *ppos)
 {
-	return zcbuf_queue_read(file->private_data, file, ubuf, len);
+	struct zcbuf_ctx *ctx = file->private_data;
+
+	return zcbuf_queue_read(&ctx->queue, file, ubuf, len);
 }
 
 static int zcbuf_ioctl_info(struct zcbuf_ctx *ctx, void *arg,
@@ -119,35 +123,40 @@ static int zcbuf_ioctl_device_info(struct zcbuf_ctx *ctx, void *arg,
  * @min_size: size of the argument in the first version of the command
  * @fn: the handler; it gets the argument copied in and zero-extended, and
  *	its output is copied back if it returns 0
+ * @queue_fn: instead of @fn, for the queue's ioctls: the same on the
+ *	context's queue
  */
 struct zcbuf_ioctl_desc {
 	unsigned int cmd;
 	unsigned int min_size;
 	int (*fn)(struct zcbuf_ctx *ctx, void *arg,
 		  struct zcbuf_pending *pending);
+	int (*queue_fn)(struct zcbuf_queue *queue, void *arg,
+			struct zcbuf_queue_pending *pending);
 };
 
-#define ZCBUF_IOCTL(_cmd, _fn) \
-	[_IOC_NR(_cmd)] = { .cmd = _cmd, .min_size = _IOC_SIZE(_cmd), .fn = _fn }
+/* @_handler: .fn = a context's handler, or .queue_fn = a queue's. */
+#define ZCBUF_IOCTL(_cmd, _handler) \
+	[_IOC_NR(_cmd)] = { .cmd = _cmd, .min_size = _IOC_SIZE(_cmd), _handler }
 
 static const struct zcbuf_ioctl_desc zcbuf_ioctls[] = {
-	ZCBUF_IOCTL(ZCBUF_IOC_INFO, zcbuf_ioctl_info),
-	ZCBUF_IOCTL(ZCBUF_IOC_ALLOC, zcbuf_ioctl_alloc),
-	ZCBUF_IOCTL(ZCBUF_IOC_FREE, zcbuf_ioctl_free),
-	ZCBUF_IOCTL(ZCBUF_IOC_QUERY, zcbuf_ioctl_query),
-	ZCBUF_IOCTL(ZCBUF_IOC_EXPORT, zcbuf_ioctl_export),
-	ZCBUF_IOCTL(ZCBUF_IOC_IMPORT, zcbuf_ioctl_import),
-	ZCBUF_IOCTL(ZCBUF_IOC_SYNC, zcbuf_ioctl_sync),
-	ZCBUF_IOCTL(ZCBUF_IOC_CONFIG, zcbuf_ioctl_config),
-	ZCBUF_IOCTL(ZCBUF_IOC_SET_EVENTFD, zcbuf_ioctl_set_eventfd),
-	ZCBUF_IOCTL(ZCBUF_IOC_STREAMON, zcbuf_ioctl_streamon),
-	ZCBUF_IOCTL(ZCBUF_IOC_STREAMOFF, zcbuf_ioctl_streamoff),
-	ZCBUF_IOCTL(ZCBUF_IOC_QBUF, zcbuf_ioctl_qbuf),
-	ZCBUF_IOCTL(ZCBUF_IOC_DQBUF, zcbuf_ioctl_dqbuf),
-	ZCBUF_IOCTL(ZCBUF_IOC_STATS, zcbuf_ioctl_stats),
-	ZCBUF_IOCTL(ZCBUF_IOC_RING_SETUP, zcbuf_ioctl_ring_setup),
-	ZCBUF_IOCTL(ZCBUF_IOC_RING_KICK, zcbuf_ioctl_ring_kick),
-	ZCBUF_IOCTL(ZCBUF_IOC_DEVICE_INFO, zcbuf_ioctl_device_info),
+	ZCBUF_IOCTL(ZCBUF_IOC_INFO, .fn = zcbuf_ioctl_info),
+	ZCBUF_IOCTL(ZCBUF_IOC_ALLOC, .fn = zcbuf_ioctl_alloc),
+	ZCBUF_IOCTL(ZCBUF_IOC_FREE, .fn = zcbuf_ioctl_free),
+	ZCBUF_IOCTL(ZCBUF_IOC_QUERY, .fn = zcbuf_ioctl_query),
+	ZCBUF_IOCTL(ZCBUF_IOC_EXPORT, .fn = zcbuf_ioctl_export),
+	ZCBUF_IOCTL(ZCBUF_IOC_IMPORT, .fn = zcbuf_ioctl_import),
+	ZCBUF_IOCTL(ZCBUF_IOC_SYNC, .fn = zcbuf_ioctl_sync),
+	ZCBUF_IOCTL(ZCBUF_IOC_CONFIG, .fn = zcbuf_ioctl_config),
+	ZCBUF_IOCTL(ZCBUF_IOC_SET_EVENTFD, .queue_fn = zcbuf_ioctl_set_eventfd),
+	ZCBUF_IOCTL(ZCBUF_IOC_STREAMON, .queue_fn = zcbuf_ioctl_streamon),
+	ZCBUF_IOCTL(ZCBUF_IOC_STREAMOFF, .queue_fn = zcbuf_ioctl_streamoff),
+	ZCBUF_IOCTL(ZCBUF_IOC_QBUF, .queue_fn = zcbuf_ioctl_qbuf),
+	ZCBUF_IOCTL(ZCBUF_IOC_DQBUF, .queue_fn = zcbuf_ioctl_dqbuf),
+	ZCBUF_IOCTL(ZCBUF_IOC_STATS, .queue_fn = zcbuf_ioctl_stats),
+	ZCBUF_IOCTL(ZCBUF_IOC_RING_SETUP, .queue_fn = zcbuf_ioctl_ring_setup),
+	ZCBUF_IOCTL(ZCBUF_IOC_RING_KICK, .queue_fn = zcbuf_ioctl_ring_kick),
+	ZCBUF_IOCTL(ZCBUF_IOC_DEVICE_INFO, .fn = zcbuf_ioctl_device_info),
 };
 
 /* Large enough for the argument of any command. */
@@ -172,6 +181,7 @@ union zcbuf_ioctl_arg {
 
 static long zcbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct zcbuf_ctx *ctx = file->private_data;
 	struct zcbuf_pending pending = { .fd = -1 };
 	void __user *uarg = (void __user *)arg;
 	const struct zcbuf_ioctl_desc *desc;
@@ -183,7 +193,8 @@ static long zcbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (_IOC_TYPE(cmd) != ZCBUF_IOC_MAGIC || nr >= ARRAY_SIZE(zcbuf_ioctls))
 		return -ENOTTY;
 	desc = &zcbuf_ioctls[array_index_nospec(nr, ARRAY_SIZE(zcbuf_ioctls))];
-	if (!desc->fn || _IOC_DIR(cmd) != _IOC_DIR(desc->cmd))
+	if ((!desc->fn && !desc->queue_fn) ||
+	    _IOC_DIR(cmd) != _IOC_DIR(desc->cmd))
 		return -ENOTTY;
 
 	/* Sizes from the first version to any later one are understood. */
@@ -199,7 +210,10 @@ static long zcbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return ret;
 	}
 
-	ret = desc->fn(file->private_data, &karg, &pending);
+	if (desc->fn)
+		ret = desc->fn(ctx, &karg, &pending);
+	else
+		ret = desc->queue_fn(&ctx->queue, &karg, &pending.queue);
 
 	if (!ret && (_IOC_DIR(cmd) & _IOC_READ)) {
 		if (copy_to_user(uarg, &karg, ksize) ||
@@ -208,7 +222,7 @@ static long zcbuf_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 
 	/* New fds and buffers appear only once the result reached the user. */
-	zcbuf_pending_finish(file->private_data, &pending, !ret);
+	zcbuf_pending_finish(ctx, &pending, !ret);
 	return ret;
 }
 

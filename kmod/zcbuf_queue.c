@@ -31,10 +31,10 @@
 
 #include "zcbuf_buffer.h"
 #include "zcbuf_compat.h"
-#include "zcbuf_ctx.h"
+#include "zcbuf_device_core.h"
 #include "zcbuf_fence.h"
+#include "zcbuf_limits.h"
 #include "zcbuf_queue.h"
-#include "zcbuf_registry.h"
 #include "zcbuf_ring.h"
 #include "zcbuf_stats.h"
 
@@ -54,11 +54,6 @@ MODULE_PARM_DESC(max_streams,
 /* Streams running now (STREAMON to STREAMOFF or close). */
 static atomic_t zcbuf_nr_streams = ATOMIC_INIT(0);
 
-static struct zcbuf_queue *zcbuf_ctx_queue(struct zcbuf_ctx *ctx)
-{
-	return &ctx->queue;
-}
-
 static struct zcbuf_slot *zcbuf_dbuf_slot(struct zcbuf_dev_buf *dbuf)
 {
 	return container_of(dbuf, struct zcbuf_slot, dbuf);
@@ -70,8 +65,24 @@ static struct device *zcbuf_queue_dma_dev(struct zcbuf_queue *queue)
 	return queue->zdev->info.dev;
 }
 
-void zcbuf_queue_init(struct zcbuf_queue *queue)
+/**
+ * zcbuf_queue_init() - set up the queue of an object that embeds it
+ * @queue: the queue
+ * @lock: the owner's mutex, which the queue's user-side paths take (as
+ *	vb2_queue.lock)
+ * @slots: the owner's table of buffers, index -> struct zcbuf_slot, under
+ *	@lock
+ * @ref: the owner's refcount, which keeps @queue's memory
+ * @release: its release function
+ */
+void zcbuf_queue_init(struct zcbuf_queue *queue, struct mutex *lock,
+		      struct xarray *slots, struct kref *ref,
+		      void (*release)(struct kref *ref))
 {
+	queue->lock = lock;
+	queue->slots = slots;
+	queue->ref = ref;
+	queue->release = release;
 	INIT_LIST_HEAD(&queue->dev_node);
 	spin_lock_init(&queue->qlock);
 	INIT_LIST_HEAD(&queue->queued);
@@ -79,9 +90,19 @@ void zcbuf_queue_init(struct zcbuf_queue *queue)
 	init_waitqueue_head(&queue->done_wq);
 }
 
-u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
+/* Keep the queue's memory (its owner) while its lock is not held. */
+void zcbuf_queue_get(struct zcbuf_queue *queue)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	kref_get(queue->ref);
+}
+
+void zcbuf_queue_put(struct zcbuf_queue *queue)
+{
+	kref_put(queue->ref, queue->release);
+}
+
+u32 zcbuf_queue_slot_state(struct zcbuf_queue *queue, struct zcbuf_slot *slot)
+{
 	u32 state;
 
 	spin_lock_irq(&queue->qlock);
@@ -93,18 +114,17 @@ u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
 
 /**
  * zcbuf_queue_claim_slot() - take a buffer out of the queue's reach
- * @ctx: the context, its lock held
+ * @queue: the queue, its lock held
  * @slot: a buffer that is about to be freed
  *
  * Return: 0 if it was ZCBUF_STATE_USER (it is now claimed: the device's
  * SQ path will not take it), else -EBUSY.
  */
-int zcbuf_queue_claim_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
+int zcbuf_queue_claim_slot(struct zcbuf_queue *queue, struct zcbuf_slot *slot)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	int ret = -EBUSY;
 
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(queue->lock);
 
 	spin_lock_irq(&queue->qlock);
 	if (slot->state == ZCBUF_STATE_USER) {
@@ -128,13 +148,14 @@ static void zcbuf_queue_detach_slot(struct zcbuf_slot *slot)
 
 /**
  * zcbuf_queue_release_slot() - the queue lets go of a buffer for good
- * @ctx: the context
+ * @queue: the queue
  * @slot: a buffer out of the table, not queued
  *
  * Detaches the device and, for an imported DMA-buf that was ever queued,
  * takes this queue's fences out of its reservation object.
  */
-void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot)
+void zcbuf_queue_release_slot(struct zcbuf_queue *queue,
+			      struct zcbuf_slot *slot)
 {
 	bool queued = slot->attach;
 
@@ -200,15 +221,14 @@ static void zcbuf_queue_drop_dep(struct zcbuf_slot *slot)
 
 /*
  * Return every queued, in-flight and done buffer to user space; their fences
- * signal with @error.  The device is stopped; ctx->lock held.
+ * signal with @error.  The device is stopped; queue->lock held.
  */
-static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx, int error)
+static void zcbuf_queue_return_all(struct zcbuf_queue *queue, int error)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_slot *slot;
 	unsigned long index;
 
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(queue->lock);
 
 	spin_lock_irq(&queue->qlock);
 	INIT_LIST_HEAD(&queue->queued);
@@ -217,7 +237,7 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx, int error)
 	queue->nr_done = 0;
 	queue->epoch++;
 	/* A buffer DQBUF or read() took is its taker's to give back. */
-	xa_for_each(&ctx->slots, index, slot)
+	xa_for_each(queue->slots, index, slot)
 		if (slot->state != ZCBUF_STATE_CLAIMED)
 			slot->state = ZCBUF_STATE_USER;
 	spin_unlock_irq(&queue->qlock);
@@ -225,7 +245,7 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx, int error)
 		zcbuf_ring_sq_discard(queue->ring);
 
 	/* What the device never completed, it never will. */
-	xa_for_each(&ctx->slots, index, slot) {
+	xa_for_each(queue->slots, index, slot) {
 		zcbuf_queue_drop_dep(slot);
 		if (slot->dbuf.fence) {
 			zcbuf_fence_signal(slot->dbuf.fence, error);
@@ -234,18 +254,16 @@ static void zcbuf_queue_return_all(struct zcbuf_ctx *ctx, int error)
 	}
 
 	if (queue->cfg.flags & ZCBUF_CFG_STRICT) {
-		xa_for_each(&ctx->slots, index, slot)
+		xa_for_each(queue->slots, index, slot)
 			if (slot->buf)
 				zcbuf_buffer_restore_cpu(slot->buf);
 	}
 	wake_up_all(&queue->done_wq);
 }
 
-static void zcbuf_queue_stop(struct zcbuf_ctx *ctx, int error)
+static void zcbuf_queue_stop(struct zcbuf_queue *queue, int error)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
-
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(queue->lock);
 
 	if (queue->streaming) {
 		/* No more kicks from dependencies (see zcbuf_queue_dep_done()). */
@@ -258,48 +276,70 @@ static void zcbuf_queue_stop(struct zcbuf_ctx *ctx, int error)
 		atomic_dec(&queue->zdev->streams);
 		atomic_dec(&zcbuf_nr_streams);
 	}
-	zcbuf_queue_return_all(ctx, error);
+	zcbuf_queue_return_all(queue, error);
 }
 
 /*
- * Unmap every buffer from the device and let go of it; stopped, nothing
- * queued, ctx->lock held.  Buffers are mapped again at their next QBUF.
+ * zcbuf_queue_unmap_all() - unmap every buffer from the device; stopped,
+ * nothing queued, queue->lock held.  Buffers are mapped again at their
+ * next QBUF.
  */
-static void zcbuf_queue_unbind(struct zcbuf_ctx *ctx)
+void zcbuf_queue_unmap_all(struct zcbuf_queue *queue)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_slot *slot;
 	unsigned long index;
 
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(queue->lock);
+
+	xa_for_each(queue->slots, index, slot)
+		zcbuf_queue_detach_slot(slot);
+}
+
+/*
+ * zcbuf_queue_unconfigure() - unmap every buffer from the device and forget
+ * the configuration; stopped, nothing queued, queue->lock held.  The caller
+ * then lets go of the device (zcbuf_registry_unbind()).
+ */
+void zcbuf_queue_unconfigure(struct zcbuf_queue *queue)
+{
+	lockdep_assert_held(queue->lock);
 
 	if (!queue->zdev)
 		return;
-	xa_for_each(&ctx->slots, index, slot)
-		zcbuf_queue_detach_slot(slot);
-	zcbuf_registry_unbind(queue);
+	zcbuf_queue_unmap_all(queue);
 	queue->configured = false;
+}
+
+/*
+ * zcbuf_queue_configure() - use the configuration CONFIG checked and
+ * reported, on the device queue->zdev now bound; queue->lock held, not
+ * streaming, nothing queued or done (CONFIG's checks, held since by the
+ * committing flag), no buffer mapped for another device.
+ */
+void zcbuf_queue_configure(struct zcbuf_queue *queue,
+			   const struct zcbuf_config *cfg)
+{
+	lockdep_assert_held(queue->lock);
+
+	queue->gone = false;
+	queue->cfg = *cfg;
+	queue->dir = cfg->personality == ZCBUF_DEV_NIC_TX ?
+		      DMA_TO_DEVICE : DMA_FROM_DEVICE;
+	queue->configured = true;
 }
 
 /**
  * zcbuf_queue_device_gone() - the device is being unregistered
- * @queue: a queue that was bound to it (its context held by the caller)
- * @zdev: the device
+ * @queue: a queue bound to it, its lock held
  *
  * Stops the stream, returns every buffer to user space (fences signal
- * -ENODEV), unmaps them from the device and unbinds; waiters and the
- * eventfd are woken and see ENODEV until the next CONFIG.
+ * -ENODEV) and unmaps them from the device; waiters and the eventfd are
+ * woken and see ENODEV until the next CONFIG.  The caller then unbinds.
  */
-void zcbuf_queue_device_gone(struct zcbuf_queue *queue,
-			     struct zcbuf_device *zdev)
+void zcbuf_queue_device_gone(struct zcbuf_queue *queue)
 {
-	struct zcbuf_ctx *ctx = container_of(queue, struct zcbuf_ctx, queue);
+	lockdep_assert_held(queue->lock);
 
-	mutex_lock(&ctx->lock);
-	if (queue->zdev != zdev) {
-		mutex_unlock(&ctx->lock);
-		return;
-	}
 	/*
 	 * Gone first: stopping wakes the pollers, which must see
 	 * EPOLLERR | EPOLLHUP, not only the EPOLLERR of a stopped queue.
@@ -307,28 +347,32 @@ void zcbuf_queue_device_gone(struct zcbuf_queue *queue,
 	spin_lock_irq(&queue->qlock);
 	WRITE_ONCE(queue->gone, true);
 	spin_unlock_irq(&queue->qlock);
-	zcbuf_queue_stop(ctx, -ENODEV);
-	zcbuf_queue_unbind(ctx);
+	zcbuf_queue_stop(queue, -ENODEV);
+	zcbuf_queue_unconfigure(queue);
 
 	spin_lock_irq(&queue->qlock);
 	if (queue->eventfd)
 		zcbuf_eventfd_signal(queue->eventfd);
 	spin_unlock_irq(&queue->qlock);
-	mutex_unlock(&ctx->lock);
-
 	wake_up_all(&queue->done_wq);
 }
 
-/* On close or process death: stop, give back, forget the eventfd. */
-void zcbuf_queue_release(struct zcbuf_ctx *ctx)
+/*
+ * zcbuf_queue_shutdown() - on close or process death: stop, give every
+ * buffer back and unmap it; queue->lock held.  The caller then unbinds and
+ * calls zcbuf_queue_release().
+ */
+void zcbuf_queue_shutdown(struct zcbuf_queue *queue)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
+	lockdep_assert_held(queue->lock);
 
-	mutex_lock(&ctx->lock);
-	zcbuf_queue_stop(ctx, -ECANCELED);
-	zcbuf_queue_unbind(ctx);
-	mutex_unlock(&ctx->lock);
+	zcbuf_queue_stop(queue, -ECANCELED);
+	zcbuf_queue_unconfigure(queue);
+}
 
+/* After zcbuf_queue_shutdown(), unlocked: forget the eventfd and rings. */
+void zcbuf_queue_release(struct zcbuf_queue *queue)
+{
 	if (queue->eventfd)
 		eventfd_ctx_put(queue->eventfd);
 	queue->eventfd = NULL;
@@ -336,62 +380,47 @@ void zcbuf_queue_release(struct zcbuf_ctx *ctx)
 	queue->ring = NULL;
 }
 
-int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
-		       struct zcbuf_pending *pending)
+/**
+ * zcbuf_queue_check_config() - CONFIG, the queue's part
+ * @queue: the queue, its lock held
+ * @cfg: the configuration user space asks for
+ *
+ * Return: 0 if @cfg is well-formed and may replace the configuration now
+ * (the device it names checks it next: zcbuf_registry_check()), -EINVAL
+ * or -EBUSY.
+ */
+int zcbuf_queue_check_config(struct zcbuf_queue *queue,
+			     const struct zcbuf_config *cfg)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
-	struct zcbuf_config *cfg = arg;
-	int ret;
+	lockdep_assert_held(queue->lock);
 
 	if (cfg->flags & ~ZCBUF_CFG_VALID_FLAGS || cfg->frame_size ||
 	    memchr_inv(cfg->reserved, 0, sizeof(cfg->reserved)))
 		return -EINVAL;
 
-	mutex_lock(&ctx->lock);
 	if (queue->streaming || queue->committing || queue->nr_queued ||
-	    READ_ONCE(queue->nr_done) || READ_ONCE(queue->nr_taking)) {
-		ret = -EBUSY;
-		goto unlock;
-	}
+	    READ_ONCE(queue->nr_done) || READ_ONCE(queue->nr_taking))
+		return -EBUSY;
 
 	/* With rings the kernel never sees the dequeue that would restore. */
-	if (cfg->flags & ZCBUF_CFG_STRICT && queue->ring) {
-		ret = -EINVAL;
-		goto unlock;
-	}
+	if (cfg->flags & ZCBUF_CFG_STRICT && queue->ring)
+		return -EINVAL;
 
 	if (cfg->personality == ZCBUF_DEV_NONE) {
 		/* Nothing but the personality may be set. */
 		if (memchr_inv(&cfg->flags, 0,
 			       sizeof(*cfg) - offsetof(struct zcbuf_config,
-						       flags))) {
-			ret = -EINVAL;
-			goto unlock;
-		}
-	} else {
-		if (cfg->reserved0 || cfg->personality > ZCBUF_DEV_NIC_TX) {
-			ret = -EINVAL;
-			goto unlock;
-		}
-		/* The device checks it and sets frame_size; nothing binds yet. */
-		ret = zcbuf_registry_check(cfg);
-		if (ret)
-			goto unlock;
+						       flags)))
+			return -EINVAL;
+	} else if (cfg->reserved0 || cfg->personality > ZCBUF_DEV_NIC_TX) {
+		return -EINVAL;
 	}
-
-	/* Committed by zcbuf_queue_pending_finish() once frame_size is out. */
-	pending->config = true;
-	pending->cfg = *cfg;
-	queue->committing = true;
-unlock:
-	mutex_unlock(&ctx->lock);
-	return ret;
+	return 0;
 }
 
-int zcbuf_ioctl_set_eventfd(struct zcbuf_ctx *ctx, void *arg,
-			    struct zcbuf_pending *pending)
+int zcbuf_ioctl_set_eventfd(struct zcbuf_queue *queue, void *arg,
+			    struct zcbuf_queue_pending *pending)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_eventfd *req = arg;
 	struct eventfd_ctx *new = NULL, *old;
 
@@ -417,18 +446,17 @@ int zcbuf_ioctl_set_eventfd(struct zcbuf_ctx *ctx, void *arg,
 /*
  * STREAMON: publish the fences of the buffers queued while not streaming
  * (@publish), or take them out again (the device did not start).  Not
- * streaming, ctx->lock held: nothing else queues or takes buffers.
+ * streaming, queue->lock held: nothing else queues or takes buffers.
  */
-static int zcbuf_queue_publish_fences(struct zcbuf_ctx *ctx, bool publish)
+static int zcbuf_queue_publish_fences(struct zcbuf_queue *queue, bool publish)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_slot *slot;
 	unsigned long index;
 	int ret;
 
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(queue->lock);
 
-	xa_for_each(&ctx->slots, index, slot) {
+	xa_for_each(queue->slots, index, slot) {
 		if (slot->state != ZCBUF_STATE_QUEUED || !slot->dbuf.fence ||
 		    slot->fence_published == publish)
 			continue;
@@ -441,7 +469,7 @@ static int zcbuf_queue_publish_fences(struct zcbuf_ctx *ctx, bool publish)
 		ret = zcbuf_fence_attach(slot->dmabuf, slot->dbuf.fence,
 					 queue->dir == DMA_FROM_DEVICE);
 		if (ret) {
-			zcbuf_queue_publish_fences(ctx, false);
+			zcbuf_queue_publish_fences(queue, false);
 			return ret;
 		}
 		slot->fence_published = true;
@@ -454,17 +482,16 @@ static int zcbuf_check_stream_arg(const struct zcbuf_stream *req)
 	return req->flags || req->reserved ? -EINVAL : 0;
 }
 
-int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
-			 struct zcbuf_pending *pending)
+int zcbuf_ioctl_streamon(struct zcbuf_queue *queue, void *arg,
+			 struct zcbuf_queue_pending *pending)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	int ret;
 
 	ret = zcbuf_check_stream_arg(arg);
 	if (ret)
 		return ret;
 
-	mutex_lock(&ctx->lock);
+	mutex_lock(queue->lock);
 	if (!queue->configured) {
 		ret = queue->gone ? -ENODEV : -EINVAL;
 		goto unlock;
@@ -484,11 +511,11 @@ int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
 	memset(&queue->stats, 0, sizeof(queue->stats));
 	spin_unlock_irq(&queue->qlock);
 
-	ret = zcbuf_queue_publish_fences(ctx, true);
+	ret = zcbuf_queue_publish_fences(queue, true);
 	if (!ret) {
 		ret = queue->zdev->info.ops->start(queue->zdev, queue);
 		if (ret)
-			zcbuf_queue_publish_fences(ctx, false);
+			zcbuf_queue_publish_fences(queue, false);
 	}
 	if (ret) {
 		atomic_dec(&zcbuf_nr_streams);
@@ -500,12 +527,12 @@ int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
 		atomic_inc(&queue->zdev->streams);
 	}
 unlock:
-	mutex_unlock(&ctx->lock);
+	mutex_unlock(queue->lock);
 	return ret;
 }
 
-int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
-			  struct zcbuf_pending *pending)
+int zcbuf_ioctl_streamoff(struct zcbuf_queue *queue, void *arg,
+			  struct zcbuf_queue_pending *pending)
 {
 	int ret;
 
@@ -513,9 +540,9 @@ int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
 	if (ret)
 		return ret;
 
-	mutex_lock(&ctx->lock);
-	zcbuf_queue_stop(ctx, -ECANCELED);
-	mutex_unlock(&ctx->lock);
+	mutex_lock(queue->lock);
+	zcbuf_queue_stop(queue, -ECANCELED);
+	mutex_unlock(queue->lock);
 	return 0;
 }
 
@@ -691,15 +718,14 @@ static bool zcbuf_queue_fits(const struct zcbuf_queue *queue,
 
 /*
  * Hand a claimed buffer that fits the configuration to the device, from
- * the ioctl path; ctx->lock held.  On failure it is still claimed.
+ * the ioctl path; queue->lock held.  On failure it is still claimed.
  */
-static int zcbuf_queue_submit(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
+static int zcbuf_queue_submit(struct zcbuf_queue *queue, struct zcbuf_slot *slot,
 			      u64 tx_bytes)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	int ret;
 
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(queue->lock);
 
 	/* A device that writes may not write what its owner made read-only. */
 	if (queue->dir != DMA_TO_DEVICE &&
@@ -718,15 +744,14 @@ static int zcbuf_queue_submit(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	return 0;
 }
 
-/* Queue one buffer for QBUF; ctx->lock held. */
-static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
+/* Queue one buffer for QBUF; queue->lock held. */
+static int zcbuf_queue_buf(struct zcbuf_queue *queue, struct zcbuf_slot *slot,
 			   u64 tx_bytes)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	u32 state;
 	int ret;
 
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(queue->lock);
 
 	/* The configuration may be about to change. */
 	if (queue->committing)
@@ -742,7 +767,7 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	if (state == ZCBUF_STATE_CLAIMED)
 		return -EBUSY;
 
-	ret = zcbuf_queue_submit(ctx, slot, tx_bytes);
+	ret = zcbuf_queue_submit(queue, slot, tx_bytes);
 	if (ret) {
 		spin_lock_irq(&queue->qlock);
 		zcbuf_queue_unclaim(queue, slot, state);
@@ -751,10 +776,9 @@ static int zcbuf_queue_buf(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot,
 	return ret;
 }
 
-int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
-		     struct zcbuf_pending *pending)
+int zcbuf_ioctl_qbuf(struct zcbuf_queue *queue, void *arg,
+		     struct zcbuf_queue_pending *pending)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_qbuf *req = arg;
 	struct zcbuf_slot *slot;
 	int ret;
@@ -762,16 +786,16 @@ int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
 	if (req->flags)
 		return -EINVAL;
 
-	mutex_lock(&ctx->lock);
-	slot = zcbuf_slot_find(ctx, req->index);
+	mutex_lock(queue->lock);
+	slot = xa_load(queue->slots, req->index);
 	if (queue->gone)
 		ret = -ENODEV;
 	else if (!queue->configured || !slot ||
 		 !zcbuf_queue_fits(queue, slot, req->bytesused))
 		ret = -EINVAL;
 	else
-		ret = zcbuf_queue_buf(ctx, slot, req->bytesused);
-	mutex_unlock(&ctx->lock);
+		ret = zcbuf_queue_buf(queue, slot, req->bytesused);
+	mutex_unlock(queue->lock);
 	return ret;
 }
 
@@ -779,7 +803,7 @@ int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
  * Take the oldest done buffer for DQBUF or read(): off the done list and
  * claimed (FREE, QBUF and STREAMOFF leave it alone) until its result has
  * reached user space, when zcbuf_queue_untake() gives it out or back.
- * ctx->lock held.  NULL if none is done.
+ * queue->lock held.  NULL if none is done.
  */
 static struct zcbuf_slot *zcbuf_queue_take_done(struct zcbuf_queue *queue)
 {
@@ -805,7 +829,7 @@ static struct zcbuf_slot *zcbuf_queue_take_done(struct zcbuf_queue *queue)
 /*
  * Finish zcbuf_queue_take_done(): the buffer is user space's if its
  * result was @delivered, else it is DONE again, first in line (or user
- * space's too, when the queue was emptied since @epoch).  ctx->lock held.
+ * space's too, when the queue was emptied since @epoch).  queue->lock held.
  */
 static void zcbuf_queue_untake(struct zcbuf_queue *queue,
 			       struct zcbuf_slot *slot, u32 epoch,
@@ -832,10 +856,9 @@ static void zcbuf_queue_untake(struct zcbuf_queue *queue,
 		wake_up_all(&queue->done_wq);
 }
 
-int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_pending *pending)
+int zcbuf_ioctl_dqbuf(struct zcbuf_queue *queue, void *arg,
+		      struct zcbuf_queue_pending *pending)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_dqbuf *req = arg;
 	struct zcbuf_dev_buf *dbuf;
 	struct zcbuf_slot *slot;
@@ -846,10 +869,10 @@ int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
 	if (READ_ONCE(queue->ring))
 		return -EINVAL;
 
-	mutex_lock(&ctx->lock);
+	mutex_lock(queue->lock);
 	slot = zcbuf_queue_take_done(queue);
 	if (!slot) {
-		mutex_unlock(&ctx->lock);
+		mutex_unlock(queue->lock);
 		return queue->gone ? -ENODEV : -EAGAIN;
 	}
 	dbuf = &slot->dbuf;
@@ -864,14 +887,13 @@ int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
 	/* User space's once the result is copied out, else done again. */
 	pending->taken = slot;
 	pending->taken_epoch = queue->epoch;
-	mutex_unlock(&ctx->lock);
+	mutex_unlock(queue->lock);
 	return 0;
 }
 
-int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_pending *pending)
+int zcbuf_ioctl_stats(struct zcbuf_queue *queue, void *arg,
+		      struct zcbuf_queue_pending *pending)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_stats *stats = arg;
 
 	spin_lock_irq(&queue->qlock);
@@ -882,10 +904,9 @@ int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
 	return 0;
 }
 
-__poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
+__poll_t zcbuf_queue_poll(struct zcbuf_queue *queue, struct file *file,
 			  poll_table *wait)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	__poll_t mask = 0;
 
 	poll_wait(file, &queue->done_wq, wait);
@@ -948,10 +969,9 @@ static int zcbuf_copy_dmabuf_to_user(struct dma_buf *dmabuf,
  * against.  Takes the oldest done buffer, copies its payload and queues it
  * again; per-frame metadata is not reported.
  */
-ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
+ssize_t zcbuf_queue_read(struct zcbuf_queue *queue, struct file *file,
 			 char __user *ubuf, size_t len)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_buffer *buf;
 	struct zcbuf_slot *slot;
 	struct dma_buf *dmabuf;
@@ -967,15 +987,15 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 		return 0;
 
 	for (;;) {
-		mutex_lock(&ctx->lock);
+		mutex_lock(queue->lock);
 		slot = zcbuf_queue_take_done(queue);
 		if (slot)
 			break;
 		if (!queue->streaming) {
-			mutex_unlock(&ctx->lock);
+			mutex_unlock(queue->lock);
 			return queue->gone ? -ENODEV : -EPIPE;
 		}
-		mutex_unlock(&ctx->lock);
+		mutex_unlock(queue->lock);
 
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
@@ -987,7 +1007,7 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 	}
 
 	/*
-	 * Copy without ctx->lock: copy_to_user may fault (mmap_lock).  The
+	 * Copy without queue->lock: copy_to_user may fault (mmap_lock).  The
 	 * slot is claimed meanwhile: nothing frees, queues or returns it.
 	 */
 	n = min_t(u64, len, slot->dbuf.bytesused);
@@ -996,7 +1016,7 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 	dmabuf = slot->dmabuf;
 	buf = slot->buf;
 	get_dma_buf(dmabuf);
-	mutex_unlock(&ctx->lock);
+	mutex_unlock(queue->lock);
 
 	if (buf && n) {
 		/* Only what is copied: under swiotlb all of it would bounce. */
@@ -1010,13 +1030,13 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 	}
 	dma_buf_put(dmabuf);
 
-	mutex_lock(&ctx->lock);
+	mutex_lock(queue->lock);
 	if (ret) {
 		/* Nothing reached user space: the frame is the next one again. */
 		zcbuf_queue_untake(queue, slot, epoch, false);
 	} else if (queue->configured && !queue->committing &&
 		   zcbuf_queue_fits(queue, slot, tx_bytes) &&
-		   !zcbuf_queue_submit(ctx, slot, tx_bytes)) {
+		   !zcbuf_queue_submit(queue, slot, tx_bytes)) {
 		/* Back to the device, as it was queued (TX: the same packet). */
 		spin_lock_irq(&queue->qlock);
 		queue->nr_taking--;
@@ -1025,7 +1045,7 @@ ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
 		/* It cannot be queued again: the buffer is user space's. */
 		zcbuf_queue_untake(queue, slot, epoch, true);
 	}
-	mutex_unlock(&ctx->lock);
+	mutex_unlock(queue->lock);
 
 	return ret ? ret : n;
 }
@@ -1215,7 +1235,6 @@ EXPORT_SYMBOL_NS_GPL(zcbuf_queue_drop, ZCBUF_NS(ZCBUF));
 static struct zcbuf_slot *zcbuf_queue_claim_sqe(struct zcbuf_queue *queue,
 						const struct zcbuf_sqe *sqe)
 {
-	struct zcbuf_ctx *ctx = container_of(queue, struct zcbuf_ctx, queue);
 	struct zcbuf_slot *slot;
 	u32 state;
 
@@ -1223,14 +1242,14 @@ static struct zcbuf_slot *zcbuf_queue_claim_sqe(struct zcbuf_queue *queue,
 
 	if (sqe->flags)
 		return NULL;
-	slot = xa_load(&ctx->slots, sqe->index);
+	slot = xa_load(queue->slots, sqe->index);
 	if (!slot)
 		return NULL;
 	state = zcbuf_queue_claim(queue, slot);
 	if (state == ZCBUF_STATE_CLAIMED)
 		return NULL;
 	/*
-	 * The device's mapping is made by QBUF, under ctx->lock, on a slot it
+	 * The device's mapping is made by QBUF, under queue->lock, on a slot it
 	 * has claimed: claimed here, nobody changes it now.
 	 */
 	if (!slot->attach || slot->dir != zcbuf_queue_map_dir(queue, slot) ||
@@ -1316,10 +1335,9 @@ bool zcbuf_queue_has_work(struct zcbuf_queue *queue)
 }
 EXPORT_SYMBOL_NS_GPL(zcbuf_queue_has_work, ZCBUF_NS(ZCBUF));
 
-int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
-			   struct zcbuf_pending *pending)
+int zcbuf_ioctl_ring_setup(struct zcbuf_queue *queue, void *arg,
+			   struct zcbuf_queue_pending *pending)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_ring_setup *req = arg;
 	u32 min = roundup_pow_of_two(zcbuf_limits.max_buffers);
 	u32 entries = req->entries ? req->entries : min;
@@ -1335,7 +1353,7 @@ int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
 	    entries > ZCBUF_RING_MAX_ENTRIES)
 		return -EINVAL;
 
-	mutex_lock(&ctx->lock);
+	mutex_lock(queue->lock);
 	if (queue->ring || queue->committing || queue->streaming ||
 	    READ_ONCE(queue->nr_done) || READ_ONCE(queue->nr_taking)) {
 		ret = -EBUSY;
@@ -1361,84 +1379,42 @@ int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
 	req->cq = ring->cq;
 	req->sq = ring->sq;
 unlock:
-	mutex_unlock(&ctx->lock);
+	mutex_unlock(queue->lock);
 	return ret;
 }
 
-int zcbuf_ioctl_ring_kick(struct zcbuf_ctx *ctx, void *arg,
-			  struct zcbuf_pending *pending)
+int zcbuf_ioctl_ring_kick(struct zcbuf_queue *queue, void *arg,
+			  struct zcbuf_queue_pending *pending)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_ring_kick *req = arg;
 	int ret = 0;
 
 	if (req->flags || req->reserved)
 		return -EINVAL;
 
-	mutex_lock(&ctx->lock);
+	mutex_lock(queue->lock);
 	if (!queue->ring)
 		ret = -EINVAL;
 	else if (queue->streaming && queue->zdev->info.ops->buf_queued)
 		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
-	mutex_unlock(&ctx->lock);
+	mutex_unlock(queue->lock);
 	return ret;
 }
 
 /*
- * Apply a configuration CONFIG checked and reported; ctx->lock held, not
- * streaming, nothing queued or done (CONFIG's checks, held since by the
- * committing flag).
- */
-static void zcbuf_queue_commit_config(struct zcbuf_ctx *ctx,
-				      struct zcbuf_config *cfg)
-{
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
-	struct zcbuf_slot *slot;
-	unsigned long index;
-
-	lockdep_assert_held(&ctx->lock);
-
-	if (cfg->personality == ZCBUF_DEV_NONE) {
-		zcbuf_queue_unbind(ctx);
-		queue->gone = false;
-		return;
-	}
-
-	/*
-	 * The buffers are mapped for the device they were queued to; the
-	 * next QBUF maps them for this one.
-	 */
-	if (queue->zdev)
-		xa_for_each(&ctx->slots, index, slot)
-			zcbuf_queue_detach_slot(slot);
-	if (zcbuf_registry_bind(queue, cfg)) {
-		/* The device went away since CONFIG checked it. */
-		zcbuf_queue_unbind(ctx);
-		queue->gone = true;
-		return;
-	}
-	queue->gone = false;
-	queue->cfg = *cfg;
-	queue->dir = cfg->personality == ZCBUF_DEV_NIC_TX ?
-		      DMA_TO_DEVICE : DMA_FROM_DEVICE;
-	queue->configured = true;
-}
-
-/*
- * zcbuf_queue_pending_finish() - commit or undo what CONFIG, RING_SETUP or
- * DQBUF prepared, now that its result did (@publish) or did not reach user
+ * zcbuf_queue_pending_finish() - commit or undo what RING_SETUP or DQBUF
+ * prepared, now that its result did (@publish) or did not reach user
  * space.  Called by zcbuf_pending_finish() for every ioctl.
  */
-void zcbuf_queue_pending_finish(struct zcbuf_ctx *ctx,
-				struct zcbuf_pending *p, bool publish)
+void zcbuf_queue_pending_finish(struct zcbuf_queue *queue,
+				struct zcbuf_queue_pending *p, bool publish)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
 	struct zcbuf_ring *unused = NULL;
 
-	if (!p->taken && !p->ring && !p->config)
+	if (!p->taken && !p->ring)
 		return;
 
-	mutex_lock(&ctx->lock);
+	mutex_lock(queue->lock);
 	if (p->taken)
 		zcbuf_queue_untake(queue, p->taken, p->taken_epoch, publish);
 	if (p->ring) {
@@ -1452,21 +1428,14 @@ void zcbuf_queue_pending_finish(struct zcbuf_ctx *ctx,
 		}
 		queue->committing = false;
 	}
-	if (p->config) {
-		if (publish)
-			zcbuf_queue_commit_config(ctx, &p->cfg);
-		queue->committing = false;
-	}
-	mutex_unlock(&ctx->lock);
+	mutex_unlock(queue->lock);
 	zcbuf_ring_destroy(unused);
 }
 
-/* mmap of the rings; ctx->lock held. */
-int zcbuf_queue_ring_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma)
+/* mmap of the rings; queue->lock held. */
+int zcbuf_queue_ring_mmap(struct zcbuf_queue *queue, struct vm_area_struct *vma)
 {
-	struct zcbuf_queue *queue = zcbuf_ctx_queue(ctx);
-
-	lockdep_assert_held(&ctx->lock);
+	lockdep_assert_held(queue->lock);
 	if (!queue->ring)
 		return -EINVAL;
 	return zcbuf_ring_mmap(queue->ring, vma);

@@ -1,29 +1,39 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * zcbuf streaming: the buffer queue between user space and a device.
+ *
+ * The queue is below the context (zcbuf_ctx.c), which embeds it and owns the
+ * buffer table it works on, and the registry (zcbuf_registry.c), which
+ * binds it to a device: it includes neither.
  */
 #ifndef _ZCBUF_QUEUE_H
 #define _ZCBUF_QUEUE_H
 
 #include <linux/atomic.h>
 #include <linux/dma-direction.h>
+#include <linux/dma-fence.h>
+#include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include <linux/zcbuf.h>
 
 #include "zcbuf_device.h"
 
+struct dma_buf;
+struct dma_buf_attachment;
 struct eventfd_ctx;
 struct file;
-struct zcbuf_ctx;
-struct zcbuf_pending;
-struct zcbuf_ring;
-struct zcbuf_slot;
+struct sg_table;
 struct vm_area_struct;
+struct zcbuf_buffer;
+struct zcbuf_ring;
 
 /*
  * Kernel-internal slot state, never reported: the slot is owned by one
@@ -32,9 +42,70 @@ struct vm_area_struct;
 #define ZCBUF_STATE_CLAIMED	0x80000000U
 
 /**
+ * struct zcbuf_slot - one buffer as a context sees it
+ * @index: the buffer's index in the context
+ * @flags: ZCBUF_BUF_* flags
+ * @size: size in bytes
+ * @dmabuf: the DMA-buf; the slot holds one reference on it
+ * @buf: for buffers allocated here, the buffer behind @dmabuf (kept alive by
+ *	the reference on @dmabuf); NULL for imported DMA-bufs
+ * @state: ZCBUF_STATE_*, under the queue's qlock
+ * @attach: the device's attachment to @dmabuf, made at the first QBUF and
+ *	kept until the slot goes or the direction changes (under the
+ *	queue's lock)
+ * @sgt: @attach mapped for the device in direction @dir (ditto)
+ * @dir: direction of @sgt
+ * @dbuf: the buffer as the device sees it while queued
+ * @fence_context: the fence timeline of this buffer: at most one of its
+ *	fences is unsignalled at a time, so sequence numbers follow
+ *	completion order, and freeing the slot takes out of a foreign
+ *	reservation object exactly this slot's fences
+ * @fence_seqno: the last fence's sequence number; changed by whoever has
+ *	the slot claimed for queueing
+ * @fence_published: @dbuf.fence is in the reservation object (it is only
+ *	while the device streams); set by whoever queues the slot, and by
+ *	STREAMON under the queue's lock
+ * @dep: what the device waits for before it takes the queued buffer: the
+ *	fences that were in the reservation object at QBUF (implicit sync);
+ *	@dep.pending under the queue's qlock
+ * @window: the slot's mmap window (see struct zcbuf_limits), reserved in
+ *	the context's windows while the slot is being made, then pointing
+ *	to it
+ * @rcu: slots are freed after a grace period: the device's SQ path looks
+ *	them up under RCU, without the queue's lock
+ */
+struct zcbuf_slot {
+	u32 index;
+	u32 flags;
+	u64 size;
+	struct dma_buf *dmabuf;
+	struct zcbuf_buffer *buf;
+	u32 state;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+	enum dma_data_direction dir;
+	struct zcbuf_dev_buf dbuf;
+	u64 fence_context;
+	u64 fence_seqno;
+	bool fence_published;
+	struct {
+		struct dma_fence *fence;
+		struct dma_fence_cb cb;
+		struct zcbuf_queue *queue;
+		bool pending;
+	} dep;
+	u32 window;
+	struct rcu_head rcu;
+};
+
+/**
  * struct zcbuf_queue - the queue of one context
+ * @lock: the context's lock (see zcbuf_queue_init())
+ * @slots: the context's buffers, index -> struct zcbuf_slot, under @lock
+ * @ref: the context's refcount, which keeps the queue's memory
+ * @release: @ref's release function
  * @zdev: the device, while bound to one (zcbuf_registry.c: it changes under
- *	the context's lock and zcbuf_devices_lock both)
+ *	@lock and zcbuf_devices_lock both)
  * @dev_node: entry in @zdev's list of queues (under zcbuf_devices_lock)
  * @cfg: the configuration, valid if @configured
  * @dir: DMA direction of the device's mappings for @cfg
@@ -52,12 +123,12 @@ struct vm_area_struct;
  *	(STREAMOFF, close), so that a DONE buffer taken by DQBUF or read()
  *	is not put back into a queue that has been emptied meanwhile
  *
- * The fields above are under the context's lock.  The device never takes
- * that lock, so that stopping it with the lock held cannot deadlock.
+ * The fields above are under @lock.  The device never takes that lock, so
+ * that stopping it with the lock held cannot deadlock.
  *
  * @qlock: spinlock protecting @queued, @done, @eventfd, @stats and the state
  *	of every slot of the context (struct zcbuf_slot.state); nests inside
- *	the context's lock
+ *	@lock
  * @queued: struct zcbuf_dev_buf of buffers in ZCBUF_STATE_QUEUED, in order
  * @done: struct zcbuf_dev_buf of buffers in ZCBUF_STATE_DONE, in order
  * @eventfd: signalled once per completion, or NULL
@@ -72,6 +143,10 @@ struct vm_area_struct;
  * @done_wq: poll() and read() wait here for a completion
  */
 struct zcbuf_queue {
+	struct mutex *lock;	/* the context's: see @lock above */
+	struct xarray *slots;
+	struct kref *ref;
+	void (*release)(struct kref *ref);
 	struct zcbuf_device *zdev;
 	struct list_head dev_node;
 	struct zcbuf_config cfg;
@@ -96,39 +171,66 @@ struct zcbuf_queue {
 	wait_queue_head_t done_wq;
 };
 
-void zcbuf_queue_init(struct zcbuf_queue *queue);
-void zcbuf_queue_device_gone(struct zcbuf_queue *queue,
-			     struct zcbuf_device *zdev);
-void zcbuf_queue_release(struct zcbuf_ctx *ctx);
-void zcbuf_queue_release_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
-u32 zcbuf_queue_slot_state(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
-int zcbuf_queue_claim_slot(struct zcbuf_ctx *ctx, struct zcbuf_slot *slot);
-int zcbuf_queue_ring_mmap(struct zcbuf_ctx *ctx, struct vm_area_struct *vma);
-void zcbuf_queue_pending_finish(struct zcbuf_ctx *ctx,
-				struct zcbuf_pending *p, bool publish);
+/**
+ * struct zcbuf_queue_pending - what a queue ioctl made but may publish only
+ *	once its result has reached user space (zcbuf_queue_pending_finish())
+ * @taken: DQBUF: the DONE buffer whose result is being copied out
+ *	(ZCBUF_STATE_CLAIMED, counted in the queue's nr_taking); it goes to
+ *	user space, or back to the head of the done list
+ * @taken_epoch: the queue's epoch when @taken was taken
+ * @ring: RING_SETUP: the rings, published once the offsets reached user
+ *	space (the queue is committing meanwhile)
+ */
+struct zcbuf_queue_pending {
+	struct zcbuf_slot *taken;
+	u32 taken_epoch;
+	struct zcbuf_ring *ring;
+};
 
-int zcbuf_ioctl_config(struct zcbuf_ctx *ctx, void *arg,
-		       struct zcbuf_pending *pending);
-int zcbuf_ioctl_set_eventfd(struct zcbuf_ctx *ctx, void *arg,
-			    struct zcbuf_pending *pending);
-int zcbuf_ioctl_streamon(struct zcbuf_ctx *ctx, void *arg,
-			 struct zcbuf_pending *pending);
-int zcbuf_ioctl_streamoff(struct zcbuf_ctx *ctx, void *arg,
-			  struct zcbuf_pending *pending);
-int zcbuf_ioctl_qbuf(struct zcbuf_ctx *ctx, void *arg,
-		     struct zcbuf_pending *pending);
-int zcbuf_ioctl_dqbuf(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_pending *pending);
-int zcbuf_ioctl_stats(struct zcbuf_ctx *ctx, void *arg,
-		      struct zcbuf_pending *pending);
-int zcbuf_ioctl_ring_setup(struct zcbuf_ctx *ctx, void *arg,
-			   struct zcbuf_pending *pending);
-int zcbuf_ioctl_ring_kick(struct zcbuf_ctx *ctx, void *arg,
-			  struct zcbuf_pending *pending);
+void zcbuf_queue_init(struct zcbuf_queue *queue, struct mutex *lock,
+		      struct xarray *slots, struct kref *ref,
+		      void (*release)(struct kref *ref));
+void zcbuf_queue_get(struct zcbuf_queue *queue);
+void zcbuf_queue_put(struct zcbuf_queue *queue);
+void zcbuf_queue_device_gone(struct zcbuf_queue *queue);
+void zcbuf_queue_shutdown(struct zcbuf_queue *queue);
+void zcbuf_queue_release(struct zcbuf_queue *queue);
+void zcbuf_queue_release_slot(struct zcbuf_queue *queue,
+			      struct zcbuf_slot *slot);
+u32 zcbuf_queue_slot_state(struct zcbuf_queue *queue, struct zcbuf_slot *slot);
+int zcbuf_queue_claim_slot(struct zcbuf_queue *queue, struct zcbuf_slot *slot);
+int zcbuf_queue_ring_mmap(struct zcbuf_queue *queue,
+			  struct vm_area_struct *vma);
+void zcbuf_queue_pending_finish(struct zcbuf_queue *queue,
+				struct zcbuf_queue_pending *p, bool publish);
 
-__poll_t zcbuf_queue_poll(struct zcbuf_ctx *ctx, struct file *file,
+int zcbuf_queue_check_config(struct zcbuf_queue *queue,
+			     const struct zcbuf_config *cfg);
+void zcbuf_queue_configure(struct zcbuf_queue *queue,
+			   const struct zcbuf_config *cfg);
+void zcbuf_queue_unmap_all(struct zcbuf_queue *queue);
+void zcbuf_queue_unconfigure(struct zcbuf_queue *queue);
+
+int zcbuf_ioctl_set_eventfd(struct zcbuf_queue *queue, void *arg,
+			    struct zcbuf_queue_pending *pending);
+int zcbuf_ioctl_streamon(struct zcbuf_queue *queue, void *arg,
+			 struct zcbuf_queue_pending *pending);
+int zcbuf_ioctl_streamoff(struct zcbuf_queue *queue, void *arg,
+			  struct zcbuf_queue_pending *pending);
+int zcbuf_ioctl_qbuf(struct zcbuf_queue *queue, void *arg,
+		     struct zcbuf_queue_pending *pending);
+int zcbuf_ioctl_dqbuf(struct zcbuf_queue *queue, void *arg,
+		      struct zcbuf_queue_pending *pending);
+int zcbuf_ioctl_stats(struct zcbuf_queue *queue, void *arg,
+		      struct zcbuf_queue_pending *pending);
+int zcbuf_ioctl_ring_setup(struct zcbuf_queue *queue, void *arg,
+			   struct zcbuf_queue_pending *pending);
+int zcbuf_ioctl_ring_kick(struct zcbuf_queue *queue, void *arg,
+			  struct zcbuf_queue_pending *pending);
+
+__poll_t zcbuf_queue_poll(struct zcbuf_queue *queue, struct file *file,
 			  poll_table *wait);
-ssize_t zcbuf_queue_read(struct zcbuf_ctx *ctx, struct file *file,
+ssize_t zcbuf_queue_read(struct zcbuf_queue *queue, struct file *file,
 			 char __user *ubuf, size_t len);
 
 #endif /* _ZCBUF_QUEUE_H */

@@ -9,6 +9,9 @@
  * unbinds every context from it first (zcbuf_queue_device_gone()): the
  * stream stops, buffers return to user space, the device's mappings go.
  *
+ * The registry sits above the queue (it binds queues, it calls the queue's
+ * functions) and below the context (zcbuf_ctx.c binds through it).
+ *
  * Locking: zcbuf_devices_lock protects the list of devices, every device's
  * @queues, and every queue's binding (queue->zdev, dev_node).  It
  * nests inside a context's lock; unregistering never holds it while taking
@@ -30,7 +33,7 @@
 #include <linux/sysfs.h>
 
 #include "zcbuf_compat.h"
-#include "zcbuf_ctx.h"
+#include "zcbuf_device_core.h"
 #include "zcbuf_queue.h"
 #include "zcbuf_registry.h"
 
@@ -258,7 +261,6 @@ EXPORT_SYMBOL_NS_GPL(zcbuf_device_register, ZCBUF_NS(ZCBUF));
 void zcbuf_device_unregister(struct zcbuf_device *zdev)
 {
 	struct zcbuf_queue *queue;
-	struct zcbuf_ctx *ctx;
 
 	mutex_lock(&zcbuf_devices_lock);
 	list_del(&zdev->node);
@@ -266,12 +268,16 @@ void zcbuf_device_unregister(struct zcbuf_device *zdev)
 						 struct zcbuf_queue,
 						 dev_node))) {
 		/* Bound, so not yet freed; the reference keeps it so. */
-		ctx = container_of(queue, struct zcbuf_ctx, queue);
-		zcbuf_ctx_get(ctx);
+		zcbuf_queue_get(queue);
 		mutex_unlock(&zcbuf_devices_lock);
-		/* Unbinds it (or finds it unbound meanwhile). */
-		zcbuf_queue_device_gone(queue, zdev);
-		zcbuf_ctx_put(ctx);
+		/* Stop and unbind it, unless it unbound meanwhile. */
+		mutex_lock(queue->lock);
+		if (queue->zdev == zdev) {
+			zcbuf_queue_device_gone(queue);
+			zcbuf_registry_unbind(queue);
+		}
+		mutex_unlock(queue->lock);
+		zcbuf_queue_put(queue);
 		mutex_lock(&zcbuf_devices_lock);
 	}
 	mutex_unlock(&zcbuf_devices_lock);
