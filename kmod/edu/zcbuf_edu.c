@@ -28,15 +28,21 @@
  * One engine per device, serialised by @lock; one kernel thread per
  * streaming queue.  Removal (unbind, hot-unplug, module unload) unregisters
  * the zcbuf device first, which stops every stream on it.
+ *
+ * For tests only, debugfs has zcbuf_edu/<name>/stale_dma: writing to it
+ * makes the engine write to the last frame address it wrote, once that is
+ * unmapped, which an IOMMU must refuse (see zcbuf_edu_stale_dma_set()).
  */
 
 #include <linux/completion.h>
 #include <linux/crc32.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
 #include <linux/freezer.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
+#include <linux/iommu.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -92,11 +98,15 @@
  * @nr: its number, in @name
  * @name: its zcbuf name
  * @lock: the DMA engine: held across one transfer (programming, waiting,
- *	acknowledging); protects @sensor's contents and @done
+ *	acknowledging); protects @sensor's contents, @done, @last_dst and
+ *	@last_len
  * @done: completed by the MSI handler when a transfer ends
  * @sensor: 4 KiB coherent buffer: the camera's line memory, TX read-back
  * @sensor_dma: its DMA address
  * @transfers: transfers done, for the debug log
+ * @last_dst: the DMA address of the last chunk written into a frame
+ * @last_len: its length; 0 before the first frame
+ * @debugfs: the device's debugfs directory (test hooks)
  */
 struct zcbuf_edu {
 	struct pci_dev *pdev;
@@ -109,6 +119,9 @@ struct zcbuf_edu {
 	u8 *sensor;
 	dma_addr_t sensor_dma;
 	u64 transfers;
+	dma_addr_t last_dst;
+	u32 last_len;
+	struct dentry *debugfs;
 };
 
 /**
@@ -253,6 +266,10 @@ static int zcbuf_edu_capture(struct zcbuf_edu_stream *stream,
 		ret = zcbuf_edu_xfer(edu, edu->sensor_dma, len, false);
 		if (!ret)
 			ret = zcbuf_edu_xfer(edu, addr, len, true);
+		if (!ret) {
+			edu->last_dst = addr;
+			edu->last_len = len;
+		}
 		mutex_unlock(&edu->lock);
 		left -= len;
 	}
@@ -451,6 +468,60 @@ static const struct zcbuf_device_ops zcbuf_edu_ops = {
 	.buf_queued = zcbuf_edu_buf_queued,
 };
 
+/* ---- test hooks (debugfs) ---- */
+
+static struct dentry *zcbuf_edu_debugfs;	/* zcbuf_edu/ in debugfs */
+
+/*
+ * Test only: make the engine write one chunk (0xa5 bytes) to the last
+ * frame address it wrote, as a device with a stale address would.  By now
+ * that buffer is freed or detached, so its IOVA is unmapped: the IOMMU
+ * must fault the write (a DMAR fault in the kernel log) and nothing may
+ * land in memory.  Refused (-EOPNOTSUPP) when the device is not behind a
+ * translating IOMMU, where the address is plain memory that the engine
+ * would overwrite; refused (-EBUSY) while the address is still mapped,
+ * where it would write into a live buffer; -ENODATA before any frame.
+ */
+static int zcbuf_edu_stale_dma_set(void *data, u64 val)
+{
+	struct zcbuf_edu *edu = data;
+	struct device *dev = &edu->pdev->dev;
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+	int ret;
+
+	if (!domain || !(domain->type & __IOMMU_DOMAIN_PAGING))
+		return -EOPNOTSUPP;
+
+	mutex_lock(&edu->lock);
+	if (!edu->last_len) {
+		ret = -ENODATA;
+		goto unlock;
+	}
+	if (iommu_iova_to_phys(domain, edu->last_dst)) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	dev_info(dev, "test: stale DMA write to IOVA %#llx, %u bytes\n",
+		 (u64)edu->last_dst, edu->last_len);
+	memset(edu->sensor, 0xa5, edu->last_len);
+	ret = zcbuf_edu_xfer(edu, edu->sensor_dma, edu->last_len, false);
+	if (!ret)
+		ret = zcbuf_edu_xfer(edu, edu->last_dst, edu->last_len, true);
+unlock:
+	mutex_unlock(&edu->lock);
+	return ret;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(zcbuf_edu_stale_dma_fops, NULL,
+			 zcbuf_edu_stale_dma_set, "%llu\n");
+
+/* Nothing here is needed to work: failures leave the hooks out. */
+static void zcbuf_edu_debugfs_init(struct zcbuf_edu *edu)
+{
+	edu->debugfs = debugfs_create_dir(edu->name, zcbuf_edu_debugfs);
+	debugfs_create_file_unsafe("stale_dma", 0200, edu->debugfs, edu,
+				   &zcbuf_edu_stale_dma_fops);
+}
+
 /* ---- PCI ---- */
 
 static DEFINE_IDA(zcbuf_edu_ida);
@@ -534,6 +605,7 @@ static int zcbuf_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto free_id;
 	}
 	pci_set_drvdata(pdev, edu);
+	zcbuf_edu_debugfs_init(edu);
 	dev_info(dev, "zcbuf device %s (%s)\n", edu->name,
 		 device_iommu_mapped(dev) ? "behind an IOMMU" : "dma-direct");
 	return 0;
@@ -553,6 +625,8 @@ static void zcbuf_edu_remove(struct pci_dev *pdev)
 {
 	struct zcbuf_edu *edu = pci_get_drvdata(pdev);
 
+	/* Waits for a test hook in progress. */
+	debugfs_remove_recursive(edu->debugfs);
 	/* Stops every stream: after this nothing touches the engine. */
 	zcbuf_device_unregister(edu->zdev);
 	free_irq(pci_irq_vector(pdev, 0), edu);
@@ -574,7 +648,26 @@ static struct pci_driver zcbuf_edu_driver = {
 	.probe = zcbuf_edu_probe,
 	.remove = zcbuf_edu_remove,
 };
-module_pci_driver(zcbuf_edu_driver);
+
+static int __init zcbuf_edu_init(void)
+{
+	int ret;
+
+	zcbuf_edu_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	ret = pci_register_driver(&zcbuf_edu_driver);
+	if (ret)
+		debugfs_remove_recursive(zcbuf_edu_debugfs);
+	return ret;
+}
+
+static void __exit zcbuf_edu_exit(void)
+{
+	pci_unregister_driver(&zcbuf_edu_driver);
+	debugfs_remove_recursive(zcbuf_edu_debugfs);
+}
+
+module_init(zcbuf_edu_init);
+module_exit(zcbuf_edu_exit);
 
 MODULE_DESCRIPTION("zcbuf: QEMU's edu PCI device as a camera and NIC TX");
 MODULE_LICENSE("GPL");
