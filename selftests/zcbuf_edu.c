@@ -12,6 +12,8 @@
  *   28-bit DMA mask (found through /proc/self/pagemap): they must then
  *   reach the device through swiotlb or an IOMMU;
  * - NIC TX: the device reports the CRC of what it read;
+ * - behind intel-iommu, the IOMMU confines the device: a write to a freed
+ *   buffer's old IOVA faults (DMAR) and changes nothing;
  * - removal: /sys/bus/pci/devices/.../remove mid-stream, rescan, driver
  *   unbind/bind, and unloading zcbuf_edu while a context is configured.
  */
@@ -309,6 +311,116 @@ TEST_F(edu, above_dma_mask)
 out:
 	for (i = 0; i < n; i++)
 		munmap(maps[i], size);
+}
+
+#define STALE_DMA	"/sys/kernel/debug/zcbuf_edu/edu0/stale_dma"
+#define CANARY		0x3c
+
+/*
+ * Read the kernel log until zcbuf_edu has said where its stale write went
+ * and the IOMMU has reported a fault there: the faulting page, or 0 after
+ * @ms milliseconds.  *@iova: the address zcbuf_edu wrote to.
+ */
+static unsigned long long wait_dmar_fault(int kmsg, unsigned long long *iova,
+					  unsigned int ms)
+{
+	unsigned long long fault = 0;
+	uint64_t end = zs_now_ns() + ms * 1000000ULL;
+	char line[1024];
+	const char *p;
+	int ret;
+
+	*iova = 0;
+	while (zs_now_ns() < end) {
+		ret = zc_kmsg_next(kmsg, line, sizeof(line));
+		if (ret < 0)
+			return 0;
+		if (!ret) {
+			zs_sleep_ms(20);
+			continue;
+		}
+		p = strstr(line, "stale DMA write to IOVA ");
+		if (p)
+			*iova = strtoull(p + strlen("stale DMA write to IOVA "),
+					 NULL, 16);
+		/* "DMAR: [DMA Write NO_PASID] Request device [..] fault addr 0x..." */
+		p = strstr(line, "fault addr ");
+		if (strstr(line, "DMAR") && strstr(line, "DMA Write") && p)
+			fault = strtoull(p + strlen("fault addr "), NULL, 16);
+		if (*iova && fault == (*iova & ~0xfffULL))
+			return fault;
+	}
+	return 0;
+}
+
+/*
+ * The IOMMU confines the device.  Once a buffer is freed its IOVA is
+ * unmapped, and a write the device is made to attempt there (zcbuf_edu's
+ * test hook, debugfs stale_dma) must fault in the IOMMU (a DMAR fault in
+ * the kernel log, which the runner accepts only between this test's
+ * ZC_KMSG_FAULT_* lines) and write nothing.  An export keeps the buffer's
+ * pages, and the test's mapping of them, alive after the context freed
+ * it: a write that got through would show there.
+ */
+TEST_F(edu, stale_dma_faults)
+{
+	struct dma_buf_sync sync = {
+		.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ,
+	};
+	unsigned long long iova, fault;
+	int dmabuf, kmsg, ret;
+	uint32_t idx;
+	size_t i, bad = 0;
+	uint8_t *p;
+
+	if (!have_iommu())
+		SKIP(return, "no IOMMU in this guest (boot with intel_iommu=on)");
+	ASSERT_EQ(0, access(STALE_DMA, W_OK)) TH_LOG(STALE_DMA ": %s",
+						     strerror(errno));
+
+	/* One frame into one buffer: the engine's last write is there. */
+	alloc_map(_metadata, self, 4096);
+	ASSERT_EQ(0, config_cam(self->fd, self->id, 48, 16, ZCBUF_FMT_RGB24,
+				&self->frame_size));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	check_frame(_metadata, self, 48, 16, ZCBUF_FMT_RGB24, 0, &idx);
+	ASSERT_EQ(self->first, idx);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	/* The device may not reach a buffer it still has mapped. */
+	EXPECT_EQ(-EBUSY, zc_write_file(STALE_DMA, "1"));
+
+	dmabuf = zc_export(self->fd, self->first, ZCBUF_EXPORT_CLOEXEC);
+	ASSERT_LE(0, dmabuf);
+	p = self->map[0];
+	ASSERT_EQ(0, zs_sync(self->fd, self->first,
+			     ZCBUF_SYNC_START | ZCBUF_SYNC_WRITE, 0, 4096));
+	memset(p, CANARY, 4096);
+	ASSERT_EQ(0, zs_sync(self->fd, self->first,
+			     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0, 4096));
+	/* Unmapped from the device, alive through the export. */
+	ASSERT_EQ(0, zc_free(self->fd, self->first));
+	/* Unmapping is lazy: the IOTLB is flushed within 10 ms. */
+	zs_sleep_ms(100);
+
+	kmsg = zc_kmsg_open();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, zc_kmsg_write(ZC_KMSG_FAULT_BEGIN));
+	ret = zc_write_file(STALE_DMA, "1");
+	fault = ret ? 0 : wait_dmar_fault(kmsg, &iova, 10000);
+	ASSERT_EQ(0, zc_kmsg_write(ZC_KMSG_FAULT_END));
+	close(kmsg);
+	ASSERT_EQ(0, ret);
+	EXPECT_NE(0ULL, fault) TH_LOG("no DMAR fault at IOVA %#llx", iova);
+
+	/* Nothing landed in the pages. */
+	ASSERT_EQ(0, ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &sync));
+	for (i = 0; i < 4096; i++)
+		bad += p[i] != CANARY;
+	sync.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
+	ASSERT_EQ(0, ioctl(dmabuf, DMA_BUF_IOCTL_SYNC, &sync));
+	EXPECT_EQ(0UL, bad) TH_LOG("%zu bytes of the freed buffer changed", bad);
+	close(dmabuf);
 }
 
 /* NIC TX: the device reports the CRC of what it read, for any length. */

@@ -395,4 +395,62 @@ static inline long zc_check_zero(const void *p, size_t len)
 	return -1;
 }
 
+/*
+ * The kernel log.  A test that makes the kernel log a fault on purpose
+ * brackets it with these two lines: run_guest.sh then accepts IOMMU fault
+ * lines between them, and only there.
+ */
+#define ZC_KMSG_FAULT_BEGIN	"zcbuf-selftest: iommu fault expected"
+#define ZC_KMSG_FAULT_END	"zcbuf-selftest: iommu fault expected: end"
+
+/* Write one line to the kernel log: 0 or -errno. */
+static inline int zc_kmsg_write(const char *line)
+{
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, line, strlen(line));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/* A reader of the kernel log from now on (non-blocking), or -errno. */
+static inline int zc_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/*
+ * The text of the next record of @fd in @buf: 1, 0 if there is none yet,
+ * or -errno.  Records overwritten meanwhile (EPIPE) are skipped.
+ */
+static inline int zc_kmsg_next(int fd, char *buf, size_t len)
+{
+	char *text;
+	ssize_t n;
+
+	do {
+		n = read(fd, buf, len - 1);
+	} while (n < 0 && errno == EPIPE);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	buf[n] = 0;
+	/* "prio,seq,usec,flags;text\n[ KEY=value\n]..." */
+	text = strchr(buf, ';');
+	text = text ? text + 1 : buf;
+	memmove(buf, text, strlen(text) + 1);
+	buf[strcspn(buf, "\n")] = 0;
+	return 1;
+}
+
 #endif /* ZCBUF_HELPERS_H */
