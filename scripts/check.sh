@@ -19,8 +19,8 @@
 #                         ZCBUF_CHECK_TESTS)
 #   ZCBUF_CHECK_TESTS     selftest programs to run (default: all of them)
 #   ZCBUF_CHECK_EDU_KERNELS  kernels that get the default edu boots (default
-#                         "6.12": the only one whose edu and intel-iommu boots
-#                         have passed so far)
+#                         "6.1 6.12 newest": all of them; names as in
+#                         ZCBUF_CHECK_KERNELS)
 #   ZCBUF_CHECK_TIMEOUT   seconds per boot before the guest counts as hung
 #                         (default 900)
 #   ZCBUF_CHECK_MODULES   Debian kernel modules put in the guest for
@@ -45,7 +45,7 @@ default_boots="-,swiotlb=force"
 default_boots+=",-|-m 256M -device edu|$edu_tests"
 default_boots+=",intel_iommu=on|-machine q35 -device intel-iommu -device edu|$iommu_tests"
 IFS=, read -r -a boots <<<"${ZCBUF_CHECK_BOOTS:-$default_boots}"
-edu_kernels=${ZCBUF_CHECK_EDU_KERNELS:-6.12}
+edu_kernels=${ZCBUF_CHECK_EDU_KERNELS:-6.1 6.12 newest}
 tests=${ZCBUF_CHECK_TESTS:-}
 timeout_s=${ZCBUF_CHECK_TIMEOUT:-900}
 guest_modules=${ZCBUF_CHECK_MODULES-vivid vgem loop}
@@ -144,8 +144,7 @@ for k in $kernels; do
 	fi
 	for b in "${boots[@]}"; do
 		IFS='|' read -r bcmd bqemu btests <<<"$b"
-		# The edu boots run on the kernels where they have been seen to
-		# pass (ZCBUF_CHECK_EDU_KERNELS; 6.1's and 7.3's are not yet).
+		# The edu boots run on ZCBUF_CHECK_EDU_KERNELS (default: all).
 		if [[ " $bqemu " == *" -device edu "* ]] && [ -z "${ZCBUF_CHECK_BOOTS:-}" ] &&
 		   [[ " $edu_kernels " != *" $k "* ]]; then
 			continue
