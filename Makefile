@@ -5,7 +5,8 @@
 #   make [KVER=6.1|6.12|newest] [KDIR=/path/to/kernel/build]   build everything
 #   make check      every kernel (6.1, 6.12, newest), normal and swiotlb=force
 #                   boots, all selftests
-#   make demo       boot 6.12, load the module, run the capture app
+#   make demo       boot 6.12 with QEMU's edu device, run the capture app on
+#                   the simulator and on edu (PNGs in build/demo/)
 #   make check-debug  the debug 6.12 kernel (KASAN, lockdep, kmemleak, DMA-API
 #                   debug, fault injection; built once), all selftests + fuzz,
 #                   kill storm, fault injection, kmemleak; plain and swiotlb=force
