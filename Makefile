@@ -181,6 +181,7 @@ check-version:
 	@scripts/version.sh check
 
 check-includes:
+	@scripts/include-graph.sh --self-test
 	@scripts/include-graph.sh kmod
 
 check-install:

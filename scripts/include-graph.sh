@@ -4,14 +4,40 @@
 # The layering of kmod/ has no cycle: files that include each other's
 # headers, directly or through others, fail this check.
 #
-# A unit is a file group: zcbuf_queue.c and zcbuf_queue.h are one unit,
-# kmod/zcbuf_queue.  An edge goes from a unit to every other unit whose
-# header one of its files includes ("..." includes, looked up next to the
-# file, then in kmod/, as kbuild's -I does).  tsort(1) orders the graph,
-# or names a loop and fails.
+# A unit is a file group, named by its path under kmod/ without the
+# extension: zcbuf_queue.c and zcbuf_queue.h are the unit zcbuf_queue.  An
+# edge goes from a unit to every other unit whose header one of its files
+# includes ("..." includes, looked up next to the file, then in kmod/, as
+# kbuild's -I does).  tsort(1) orders the graph, or names a loop and fails.
 #
 #   scripts/include-graph.sh [-v] [KMOD_DIR]   -v prints the edges
+#   scripts/include-graph.sh --self-test        the check itself: it must
+#                                               pass a layered tree and fail
+#                                               one with a cycle
 set -eu
+
+if [ "${1:-}" = --self-test ]; then
+	t=$(mktemp -d)
+	trap 'rm -rf "$t"' EXIT
+	mkdir -p "$t/ok/drv" "$t/cycle"
+	# core <- queue <- ctx, and a driver folder using the core's header.
+	printf '#include "core.h"\n' >"$t/ok/queue.c"
+	printf '#include "queue.h"\n#include "core.h"\n' >"$t/ok/ctx.c"
+	printf '#include "core.h"\n#include "drv.h"\n' >"$t/ok/drv/drv.c"
+	touch "$t/ok/core.h" "$t/ok/core.c" "$t/ok/queue.h" "$t/ok/drv/drv.h"
+	# queue.c includes ctx.h, ctx.c includes queue.h: a cycle of two.
+	printf '#include "ctx.h"\n' >"$t/cycle/queue.c"
+	printf '#include "queue.h"\n' >"$t/cycle/ctx.c"
+	touch "$t/cycle/queue.h" "$t/cycle/ctx.h"
+	"$0" "$t/ok" >/dev/null ||
+		{ echo "include-graph: self-test: a layered tree failed" >&2; exit 1; }
+	if "$0" "$t/cycle" >/dev/null 2>&1; then
+		echo "include-graph: self-test: a cycle passed" >&2
+		exit 1
+	fi
+	echo "include-graph: self-test: a layered tree passes, a cycle fails"
+	exit 0
+fi
 
 verbose=
 [ "${1:-}" = -v ] && { verbose=1; shift; }
@@ -21,9 +47,15 @@ kmod=${1:-kmod}
 edges=$(mktemp)
 trap 'rm -f "$edges"' EXIT
 
+# A file's unit: its path under KMOD_DIR without the extension.
+unit_of() {
+	u=$(realpath -m --relative-to="$kmod" "$1")
+	echo "${u%.*}"
+}
+
 find "$kmod" -name '*.[ch]' | sort | while read -r f; do
 	dir=$(dirname "$f")
-	unit=${f%.*}
+	unit=$(unit_of "$f")
 	# Every unit is a node, also one that includes nothing of ours.
 	echo "$unit $unit"
 	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" |
@@ -36,8 +68,7 @@ find "$kmod" -name '*.[ch]' | sort | while read -r f; do
 			echo "include-graph: $f includes \"$h\", which is not in $kmod" >&2
 			exit 1
 		fi
-		t=$(realpath -m --relative-to=. "$t")
-		t=${t%.*}
+		t=$(unit_of "$t")
 		[ "$t" = "$unit" ] || echo "$unit $t"
 	done
 done >"$edges"
