@@ -12,6 +12,7 @@
  *   28-bit DMA mask (found through /proc/self/pagemap): they must then
  *   reach the device through swiotlb or an IOMMU;
  * - NIC TX: the device reports the CRC of what it read;
+ * - under swiotlb=force, frames and packets cross only at the syncs;
  * - behind intel-iommu, the IOMMU confines the device: a write to a freed
  *   buffer's old IOVA faults (DMAR) and changes nothing;
  * - removal: /sys/bus/pci/devices/.../remove mid-stream, rescan, driver
@@ -450,6 +451,84 @@ TEST_F(edu, nic_tx)
 		EXPECT_EQ(zs_crc32(p, lens[i]), d.checksum)
 			TH_LOG("%u bytes", lens[i]);
 	}
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
+/*
+ * Under swiotlb=force edu reads and writes bounce buffers, as the
+ * simulator does in zcbuf_stream_coherency: a frame reaches the pages only
+ * at ZCBUF_SYNC_START, and a packet reaches the device only after
+ * ZCBUF_SYNC_END.  SKIP unless every mapping bounces.
+ */
+TEST_F(edu, camera_needs_sync_start)
+{
+	const uint32_t w = 48, h = 16, fmt = ZCBUF_FMT_RGB24;
+	struct zcbuf_dqbuf d;
+	uint8_t *p;
+
+	if (!zs_swiotlb_forced())
+		SKIP(return, "needs swiotlb=force (x86 DMA is coherent without it)");
+	alloc_map(_metadata, self, 4096);
+	ASSERT_EQ(0, config_cam(self->fd, self->id, w, h, fmt,
+				&self->frame_size));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, EDU_WAIT_MS));
+	ASSERT_EQ(0U, d.flags);
+	ASSERT_EQ(self->first, d.index);
+	p = self->map[0];
+	/* The frame is in the bounce buffer: the pages are still zero. */
+	EXPECT_EQ(-1, zc_check_zero(p, self->size))
+		TH_LOG("the frame is visible before the sync: not bouncing?");
+	ASSERT_EQ(0, zs_sync(self->fd, d.index,
+			     ZCBUF_SYNC_START | ZCBUF_SYNC_READ, 0,
+			     self->frame_size));
+	EXPECT_EQ(d.checksum, zs_crc32(p, self->frame_size));
+	EXPECT_EQ(0, zs_check_picture(p, w, h, fmt, 0));
+	ASSERT_EQ(0, zs_sync(self->fd, d.index,
+			     ZCBUF_SYNC_END | ZCBUF_SYNC_READ, 0,
+			     self->frame_size));
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
+TEST_F(edu, tx_needs_sync_end)
+{
+	struct zcbuf_config cfg = {
+		.personality = ZCBUF_DEV_NIC_TX, .device = (uint32_t)self->id,
+	};
+	const size_t len = 3000;
+	uint32_t crc_a, crc_b;
+	struct zcbuf_dqbuf d;
+	uint8_t *p;
+
+	if (!zs_swiotlb_forced())
+		SKIP(return, "needs swiotlb=force (x86 DMA is coherent without it)");
+	alloc_map(_metadata, self, 4096);
+	p = self->map[0];
+	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+
+	zc_fill(p, len, 0xa);
+	crc_a = zs_crc32(p, len);
+	ASSERT_EQ(0, zs_sync(self->fd, self->first,
+			     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0, len));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, len));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, EDU_WAIT_MS));
+	EXPECT_EQ(crc_a, d.checksum);
+
+	/* B without the END sync: the device still reads A. */
+	zc_fill(p, len, 0xb);
+	crc_b = zs_crc32(p, len);
+	ASSERT_NE(crc_a, crc_b);
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, len));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, EDU_WAIT_MS));
+	EXPECT_EQ(crc_a, d.checksum) TH_LOG("an unsynced write reached edu");
+
+	ASSERT_EQ(0, zs_sync(self->fd, self->first,
+			     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0, len));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, len));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, EDU_WAIT_MS));
+	EXPECT_EQ(crc_b, d.checksum);
 	ASSERT_EQ(0, zs_streamoff(self->fd));
 }
 

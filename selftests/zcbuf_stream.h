@@ -52,6 +52,29 @@ static inline uint32_t zs_crc32(const void *data, size_t len)
 	return ~crc;
 }
 
+/*
+ * Whether every streaming DMA mapping bounces: "swiotlb=force" (or
+ * "swiotlb=<slabs>,force") on the kernel command line.
+ */
+static inline bool zs_swiotlb_forced(void)
+{
+	char cmdline[4096], *word, *save;
+	FILE *f = fopen("/proc/cmdline", "r");
+	bool forced = false;
+
+	if (!f)
+		return false;
+	if (!fgets(cmdline, sizeof(cmdline), f))
+		cmdline[0] = 0;
+	fclose(f);
+	for (word = strtok_r(cmdline, " \n", &save); word;
+	     word = strtok_r(NULL, " \n", &save))
+		if (!strncmp(word, "swiotlb=", 8) &&
+		    (!strcmp(word + 8, "force") || strstr(word + 8, ",force")))
+			forced = true;
+	return forced;
+}
+
 static inline uint64_t zs_now_ns(void)
 {
 	struct timespec ts;
