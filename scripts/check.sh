@@ -11,7 +11,7 @@
 #   ZCBUF_CHECK_KERNELS   kernels to test (default "6.1 6.12 newest"); an entry
 #                         can also be a built kernel tree (e.g. the debug kernel)
 #   ZCBUF_CHECK_BOOTS     boot profiles, comma separated (default: "-",
-#                         "swiotlb=force", and two edu boots, see below).
+#                         "swiotlb=force", and three edu boots, see below).
 #                         A profile is
 #                         CMDLINE[|QEMU-ARGS[|TESTS]]: extra kernel command line
 #                         ("-" for none), extra QEMU arguments (e.g. devices)
@@ -33,16 +33,18 @@ top=$(cd "$here/.." && pwd)
 cd "$top" || exit 1
 
 kernels=${ZCBUF_CHECK_KERNELS:-6.1 6.12 newest}
-# QEMU's edu device (zcbuf_edu.ko) in two more boots: a 256 MiB guest
+# QEMU's edu device (zcbuf_edu.ko) in three more boots: a 256 MiB guest
 # without an IOMMU (all RAM within edu's 28-bit DMA mask: a 1 GiB guest
-# has no swiotlb pool below it), and a 1 GiB q35 guest behind intel-iommu
-# (edu gets IOVAs; the simulator, a platform device, stays on dma-direct).
-# edu moves ~10 chunks of 4 KiB a second, so its boots run the edu tests
-# and a few quick ones, not the whole suite.
+# has no swiotlb pool below it), the same with swiotlb=force (edu reads and
+# writes bounce buffers: the coherency tests), and a 1 GiB q35 guest behind
+# intel-iommu (edu gets IOVAs; the simulator, a platform device, stays on
+# dma-direct). edu moves ~10 chunks of 4 KiB a second, so its boots run the
+# edu tests and a few quick ones, not the whole suite.
 edu_tests="zcbuf_edu zcbuf_devices"
 iommu_tests="zcbuf_edu zcbuf_devices zcbuf_basic zcbuf_buffers zcbuf_mmap zcbuf_import"
 default_boots="-,swiotlb=force"
 default_boots+=",-|-m 256M -device edu|$edu_tests"
+default_boots+=",swiotlb=8192 swiotlb=force|-m 256M -device edu|zcbuf_edu"
 default_boots+=",intel_iommu=on|-machine q35 -device intel-iommu -device edu|$iommu_tests"
 IFS=, read -r -a boots <<<"${ZCBUF_CHECK_BOOTS:-$default_boots}"
 edu_kernels=${ZCBUF_CHECK_EDU_KERNELS:-6.1 6.12 newest}
