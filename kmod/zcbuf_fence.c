@@ -11,6 +11,12 @@
  * poll() on an exported DMA-buf fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE and
  * DMA_BUF_IOCTL_SYNC (which waits for fences) all agree with the eventfd.
  *
+ * Every published fence signals in bounded time: a device that stalls has
+ * its fences signalled with -ETIMEDOUT by the queue's watchdog
+ * (zcbuf_queue.c), which runs on zcbuf_fence_wq.  A fence is signalled
+ * once, under its lock, by whichever comes first; the completion that
+ * comes after a timeout learns it from zcbuf_fence_signal().
+ *
  * A fence may outlive the queue that made it (a sync_file or another
  * driver holds it), so each carries its own spinlock.  Its ops are this
  * module's code: whoever drops the last reference runs our ->release and
@@ -51,9 +57,20 @@ static LIST_HEAD(zcbuf_fences);
 /* Protects zcbuf_fences. */
 static DEFINE_SPINLOCK(zcbuf_fences_lock);
 
+/*
+ * For work that signals fences (the queues' watchdogs): a rescuer, so that
+ * it makes progress when memory is short, as a fence must.
+ */
+struct workqueue_struct *zcbuf_fence_wq;
+
 static void zcbuf_fence_reap_work(struct work_struct *work);
 static DECLARE_DELAYED_WORK(zcbuf_fence_reaper, zcbuf_fence_reap_work);
 #define ZCBUF_FENCE_REAP_DELAY	HZ
+
+static struct zcbuf_fence *to_zcbuf_fence(struct dma_fence *fence)
+{
+	return container_of(fence, struct zcbuf_fence, base);
+}
 
 static const char *zcbuf_fence_driver_name(struct dma_fence *fence)
 {
@@ -115,6 +132,13 @@ static void zcbuf_fence_reap_work(struct work_struct *work)
 				      ZCBUF_FENCE_REAP_DELAY);
 }
 
+int zcbuf_fence_init(void)
+{
+	zcbuf_fence_wq = alloc_workqueue("zcbuf-fence",
+					 WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	return zcbuf_fence_wq ? 0 : -ENOMEM;
+}
+
 /**
  * zcbuf_fence_exit() - module unload: wait until every fence is ours alone
  *
@@ -132,6 +156,7 @@ void zcbuf_fence_exit(void)
 			     left);
 		msleep(50);
 	}
+	destroy_workqueue(zcbuf_fence_wq);
 }
 
 /**
@@ -190,19 +215,57 @@ int zcbuf_fence_attach(struct dma_buf *dmabuf, struct dma_fence *fence,
 	return ret;
 }
 
+/*
+ * Signal @fence with @error unless it is signalled already.  Return: 0 if
+ * this call signalled it, else the error it had been signalled with.
+ */
+static int zcbuf_fence_signal_once(struct dma_fence *fence, int error)
+{
+	struct zcbuf_fence *f = to_zcbuf_fence(fence);
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&f->lock, flags);
+	if (test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &fence->flags)) {
+		ret = fence->error ? fence->error : -EALREADY;
+	} else {
+		if (error)
+			dma_fence_set_error(fence, error);
+		dma_fence_signal_locked(fence);
+	}
+	spin_unlock_irqrestore(&f->lock, flags);
+	return ret;
+}
+
 /**
  * zcbuf_fence_signal() - the device is done (or will never be)
- * @fence: the fence; the caller's reference is dropped
+ * @fence: a fence from zcbuf_fence_create(); the caller's reference is
+ *	dropped
  * @error: 0, or why the work did not happen (-ECANCELED, -EIO)
  *
- * Any context.
+ * Any context; allocates nothing, takes only the fence's spinlock.
+ *
+ * Return: 0, or the error the fence had been signalled with before
+ * (-ETIMEDOUT: zcbuf_fence_expire() was first, others may have used the
+ * buffer meanwhile).
  */
-void zcbuf_fence_signal(struct dma_fence *fence, int error)
+int zcbuf_fence_signal(struct dma_fence *fence, int error)
 {
-	if (error)
-		dma_fence_set_error(fence, error);
-	dma_fence_signal(fence);
+	int ret = zcbuf_fence_signal_once(fence, error);
+
 	dma_fence_put(fence);
+	return ret;
+}
+
+/**
+ * zcbuf_fence_expire() - the device took too long: signal with -ETIMEDOUT
+ * @fence: a fence from zcbuf_fence_create(); the caller keeps its reference
+ *
+ * Nothing if it is signalled already.  Any context.
+ */
+void zcbuf_fence_expire(struct dma_fence *fence)
+{
+	zcbuf_fence_signal_once(fence, -ETIMEDOUT);
 }
 
 /**

@@ -264,9 +264,12 @@ static int __init zcbuf_init(void)
 		return -EINVAL;
 	}
 
-	ret = zcbuf_registry_init();
+	ret = zcbuf_fence_init();
 	if (ret)
 		return ret;
+	ret = zcbuf_registry_init();
+	if (ret)
+		goto exit_fence;
 	zcbuf_debugfs_init();
 
 	zcbuf_misc.mode = mode;
@@ -278,6 +281,8 @@ static int __init zcbuf_init(void)
 exit_registry:
 	zcbuf_debugfs_exit();
 	zcbuf_registry_exit();
+exit_fence:
+	zcbuf_fence_exit();
 	return ret;
 }
 

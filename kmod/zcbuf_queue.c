@@ -54,6 +54,53 @@ MODULE_PARM_DESC(max_streams,
 /* Streams running now (STREAMON to STREAMOFF or close). */
 static atomic_t zcbuf_nr_streams = ATOMIC_INIT(0);
 
+/*
+ * Every published fence signals in bounded time, also when the device
+ * stalls.  As drm_sched's job timeout: a device that completes nothing for
+ * fence_timeout_ms while it had a buffer it could work on is hung, and the
+ * fences of the buffers it could work on signal with -ETIMEDOUT.  Each
+ * completion restarts the clock; so does a buffer's becoming workable (its
+ * dependencies done), so that a slow but live device is never timed out
+ * however many buffers are queued.  Buffers that wait for dependencies are
+ * bounded by those (fences must signal).  A buffer whose fence timed out
+ * stays the device's until it completes it, and then it completes with
+ * ZCBUF_DQ_ERROR: others may have used it after the fence said it was done.
+ * The default is vgem's bound on its fences, and leaves room for slow
+ * emulated hardware (QEMU's edu needs seconds for its largest frame).
+ */
+#define ZCBUF_FENCE_TIMEOUT_MAX_MS	(3600 * MSEC_PER_SEC)
+static unsigned int fence_timeout_ms = 10000;
+
+static int zcbuf_set_fence_timeout(const char *val,
+				   const struct kernel_param *kp)
+{
+	unsigned int ms;
+	int ret;
+
+	ret = kstrtouint(val, 0, &ms);
+	if (ret)
+		return ret;
+	/* 0 would be "never": every fence must signal in bounded time. */
+	if (!ms || ms > ZCBUF_FENCE_TIMEOUT_MAX_MS)
+		return -EINVAL;
+	WRITE_ONCE(fence_timeout_ms, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops zcbuf_fence_timeout_ops = {
+	.set = zcbuf_set_fence_timeout,
+	.get = param_get_uint,
+};
+module_param_cb(fence_timeout_ms, &zcbuf_fence_timeout_ops,
+		&fence_timeout_ms, 0644);
+MODULE_PARM_DESC(fence_timeout_ms,
+		 "A device that completes nothing for this long has its fences signalled with -ETIMEDOUT (1 to 3600000 ms, default 10000)");
+
+static unsigned long zcbuf_fence_timeout(void)
+{
+	return msecs_to_jiffies(READ_ONCE(fence_timeout_ms));
+}
+
 static struct zcbuf_slot *zcbuf_dbuf_slot(struct zcbuf_dev_buf *dbuf)
 {
 	return container_of(dbuf, struct zcbuf_slot, dbuf);
@@ -64,6 +111,8 @@ static struct device *zcbuf_queue_dma_dev(struct zcbuf_queue *queue)
 {
 	return queue->zdev->info.dev;
 }
+
+static void zcbuf_queue_watchdog(struct work_struct *work);
 
 /**
  * zcbuf_queue_init() - set up the queue of an object that embeds it
@@ -88,6 +137,114 @@ void zcbuf_queue_init(struct zcbuf_queue *queue, struct mutex *lock,
 	INIT_LIST_HEAD(&queue->queued);
 	INIT_LIST_HEAD(&queue->done);
 	init_waitqueue_head(&queue->done_wq);
+	INIT_DELAYED_WORK(&queue->watchdog, zcbuf_queue_watchdog);
+}
+
+/*
+ * Whether the device could work on a buffer whose published fence is not
+ * signalled yet: taken, or queued with its dependencies done.  qlock held.
+ */
+static bool zcbuf_queue_slot_owed(struct zcbuf_slot *slot)
+{
+	struct dma_fence *fence = READ_ONCE(slot->dbuf.fence);
+
+	if (!slot->fence_published || !fence ||
+	    test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &fence->flags))
+		return false;
+	return slot->state == ZCBUF_STATE_DEVICE ||
+	       (slot->state == ZCBUF_STATE_QUEUED && !slot->dep.pending);
+}
+
+/* When the device is late with @slot; qlock held. */
+static unsigned long zcbuf_queue_slot_due(struct zcbuf_queue *queue,
+					  struct zcbuf_slot *slot)
+{
+	unsigned long since = slot->ready_since;
+
+	if (time_after(queue->last_progress, since))
+		since = queue->last_progress;
+	return since + zcbuf_fence_timeout();
+}
+
+/*
+ * A buffer with a published fence became workable: the clock runs for the
+ * device.  qlock held.
+ */
+static void zcbuf_queue_watch(struct zcbuf_queue *queue,
+			      struct zcbuf_slot *slot)
+{
+	lockdep_assert_held(&queue->qlock);
+
+	slot->ready_since = jiffies;
+	if (queue->running)
+		queue_delayed_work(zcbuf_fence_wq, &queue->watchdog,
+				   zcbuf_fence_timeout());
+}
+
+/*
+ * The device is late with the buffers the watchdog woke up for: signal
+ * their fences with -ETIMEDOUT, one at a time and outside qlock (a fence's
+ * callbacks may take another queue's qlock), and wake up again when the
+ * next one is due.  Takes no queue->lock: zcbuf_queue_stop() cancels it
+ * synchronously under it.
+ */
+static void zcbuf_queue_watchdog(struct work_struct *work)
+{
+	struct zcbuf_queue *queue = container_of(to_delayed_work(work),
+						 struct zcbuf_queue, watchdog);
+	unsigned long index = 0, next = 0;
+	struct zcbuf_slot *slot;
+	bool cookie, again;
+
+	cookie = dma_fence_begin_signalling();
+	for (;;) {
+		struct dma_fence *fence = NULL;
+
+		spin_lock_irq(&queue->qlock);
+		xa_for_each_start(queue->slots, index, slot, index) {
+			if (zcbuf_queue_slot_owed(slot) &&
+			    time_after_eq(jiffies,
+					  zcbuf_queue_slot_due(queue, slot))) {
+				/*
+				 * complete() may drop the slot's reference
+				 * meanwhile; the module's own keeps the fence
+				 * until a grace period after nobody else has
+				 * one, and a spinlock section is an RCU
+				 * read-side critical section.
+				 */
+				fence = dma_fence_get(READ_ONCE(slot->dbuf.fence));
+				break;
+			}
+		}
+		spin_unlock_irq(&queue->qlock);
+		if (!fence)
+			break;
+		dev_warn_ratelimited(zcbuf_queue_dma_dev(queue),
+				     "buffer %lu: device stalled, fence timed out\n",
+				     index);
+		zcbuf_fence_expire(fence);
+		dma_fence_put(fence);
+		index++;
+	}
+	dma_fence_end_signalling(cookie);
+
+	/* Wake up when the earliest buffer still owed is due. */
+	again = false;
+	spin_lock_irq(&queue->qlock);
+	xa_for_each(queue->slots, index, slot) {
+		unsigned long due;
+
+		if (!zcbuf_queue_slot_owed(slot))
+			continue;
+		due = zcbuf_queue_slot_due(queue, slot);
+		if (!again || time_before(due, next))
+			next = due;
+		again = true;
+	}
+	if (again && queue->running)
+		mod_delayed_work(zcbuf_fence_wq, &queue->watchdog,
+				 time_after(next, jiffies) ? next - jiffies : 0);
+	spin_unlock_irq(&queue->qlock);
 }
 
 /* Keep the queue's memory (its owner) while its lock is not held. */
@@ -272,6 +429,8 @@ static void zcbuf_queue_stop(struct zcbuf_queue *queue, int error)
 		spin_unlock_irq(&queue->qlock);
 		/* Synchronous: afterwards the device touches nothing. */
 		queue->zdev->info.ops->stop(queue->zdev, queue);
+		/* Not running: nothing arms it again. */
+		cancel_delayed_work_sync(&queue->watchdog);
 		WRITE_ONCE(queue->streaming, false);
 		atomic_dec(&queue->zdev->streams);
 		atomic_dec(&zcbuf_nr_streams);
@@ -473,6 +632,8 @@ static int zcbuf_queue_publish_fences(struct zcbuf_queue *queue, bool publish)
 			return ret;
 		}
 		slot->fence_published = true;
+		/* Not running: the watchdog is not looking yet. */
+		slot->ready_since = jiffies;
 	}
 	return 0;
 }
@@ -522,6 +683,11 @@ int zcbuf_ioctl_streamon(struct zcbuf_queue *queue, void *arg,
 	} else {
 		spin_lock_irq(&queue->qlock);
 		queue->running = true;
+		/* The device owes progress on what was queued before. */
+		queue->last_progress = jiffies;
+		if (queue->nr_queued)
+			queue_delayed_work(zcbuf_fence_wq, &queue->watchdog,
+					   zcbuf_fence_timeout());
 		spin_unlock_irq(&queue->qlock);
 		WRITE_ONCE(queue->streaming, true);
 		atomic_inc(&queue->zdev->streams);
@@ -589,6 +755,8 @@ static void zcbuf_queue_dep_done(struct dma_fence *f, struct dma_fence_cb *cb)
 
 	spin_lock_irqsave(&queue->qlock, flags);
 	slot->dep.pending = false;
+	if (slot->state == ZCBUF_STATE_QUEUED && slot->fence_published)
+		zcbuf_queue_watch(queue, slot);
 	/* Under qlock: the device is not stopped meanwhile. */
 	if (queue->running && queue->zdev->info.ops->buf_queued)
 		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
@@ -689,6 +857,8 @@ static int zcbuf_queue_enqueue(struct zcbuf_queue *queue,
 	slot->state = ZCBUF_STATE_QUEUED;
 	list_add_tail(&dbuf->node, &queue->queued);
 	queue->nr_queued++;
+	if (publish && !slot->dep.pending)
+		zcbuf_queue_watch(queue, slot);
 	trace_zcbuf_qbuf(slot->index, 0);
 	spin_unlock_irq(&queue->qlock);
 	return 0;
@@ -1172,12 +1342,20 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 
 	/* Importers waiting on the reservation object first, then the rest. */
 	if (dbuf->fence) {
-		zcbuf_fence_signal(dbuf->fence,
-				   dbuf->flags & ZCBUF_DQ_ERROR ? -EIO : 0);
-		dbuf->fence = NULL;
+		/*
+		 * Timed out before: others were told the buffer was done
+		 * and may have used it since, so its content is not the
+		 * device's result.
+		 */
+		if (zcbuf_fence_signal(dbuf->fence,
+				       dbuf->flags & ZCBUF_DQ_ERROR ? -EIO : 0))
+			dbuf->flags |= ZCBUF_DQ_ERROR;
+		/* The watchdog reads it under qlock. */
+		WRITE_ONCE(dbuf->fence, NULL);
 	}
 
 	spin_lock_irqsave(&queue->qlock, flags);
+	queue->last_progress = jiffies;
 	zcbuf_dbuf_slot(dbuf)->state = ZCBUF_STATE_DONE;
 	queue->nr_queued--;
 	queue->nr_done++;

@@ -20,6 +20,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <linux/zcbuf.h>
@@ -68,6 +69,8 @@ struct zcbuf_ring;
  * @dep: what the device waits for before it takes the queued buffer: the
  *	fences that were in the reservation object at QBUF (implicit sync);
  *	@dep.pending under the queue's qlock
+ * @ready_since: jiffies since when the device could have taken the
+ *	queued buffer (its dependencies done); under the queue's qlock
  * @window: the slot's mmap window (see struct zcbuf_limits), reserved in
  *	the context's windows while the slot is being made, then pointing
  *	to it
@@ -94,6 +97,7 @@ struct zcbuf_slot {
 		struct zcbuf_queue *queue;
 		bool pending;
 	} dep;
+	unsigned long ready_since;
 	u32 window;
 	struct rcu_head rcu;
 };
@@ -141,6 +145,10 @@ struct zcbuf_slot {
  *	not reached user space yet (ZCBUF_STATE_CLAIMED): they count as done
  *	for CONFIG and RING_SETUP
  * @done_wq: poll() and read() wait here for a completion
+ * @last_progress: jiffies of the device's last completion, or of STREAMON;
+ *	under @qlock
+ * @watchdog: signals the fences of a device that stalls, with -ETIMEDOUT
+ *	(zcbuf_queue_watchdog()); armed under @qlock while @running
  */
 struct zcbuf_queue {
 	struct mutex *lock;	/* the context's: see @lock above */
@@ -169,6 +177,8 @@ struct zcbuf_queue {
 	unsigned int nr_taking;
 	bool running;
 	wait_queue_head_t done_wq;
+	unsigned long last_progress;
+	struct delayed_work watchdog;
 };
 
 /**

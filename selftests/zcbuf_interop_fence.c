@@ -15,6 +15,9 @@
  *  - DMA_BUF_IOCTL_SYNC { START | READ } waits for the fence.
  *  - STREAMOFF (or closing the context) signals what the device never
  *    completed with an error: sync_file status -ECANCELED.
+ *  - A device that stalls has its fences signalled with -ETIMEDOUT after
+ *    the module's fence_timeout_ms; the buffer then completes with
+ *    ZCBUF_DQ_ERROR.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -75,6 +78,7 @@ FIXTURE(fence)
 	int dmabuf[NBUFS];
 	int sf[NBUFS];		/* sync_files taken while queued */
 	bool streaming;
+	char timeout[32];	/* fence_timeout_ms to restore, or "" */
 };
 
 FIXTURE_SETUP(fence)
@@ -109,6 +113,8 @@ FIXTURE_TEARDOWN(fence)
 
 	if (self->streaming)
 		EXPECT_EQ(0, zs_streamoff(self->fd));
+	if (self->timeout[0])
+		EXPECT_EQ(0, zs_param_set("fence_timeout_ms", self->timeout));
 	for (i = 0; i < NBUFS; i++) {
 		if (self->sf[i] >= 0)
 			close(self->sf[i]);
@@ -395,6 +401,77 @@ TEST_F(fence, close_cancels_queued)
 	count_outcomes(_metadata, self, &ok, &cancelled);
 	ASSERT_GE(1, ok);
 	ASSERT_EQ(NBUFS, ok + cancelled);
+}
+
+/*
+ * A device that stalls cannot hold a buffer's fence forever: after
+ * fence_timeout_ms without a completion it is signalled with -ETIMEDOUT,
+ * and writers may go on.  The buffer stays the device's; when the device
+ * comes back and completes it, the completion carries ZCBUF_DQ_ERROR
+ * (others were told it was done).  Frame 0 goes at once, frame 1 after a
+ * 3 s stall, fences time out after 300 ms.  (Before the watchdog the fence
+ * signalled only when the stall ended.)
+ */
+TEST_F(fence, stalled_device_times_out)
+{
+	struct zcbuf_config cam = {
+		.personality = ZCBUF_DEV_CAMERA, .width = WIDTH,
+		.height = HEIGHT, .pixelformat = FMT,
+		.stall_every = 1, .stall_ms = 3000,
+	};
+	struct pollfd p = { .events = POLLIN };
+	struct sync_fence_info fi;
+	struct zcbuf_stats st;
+	struct zcbuf_dqbuf d;
+	char now[32];
+	int status;
+
+	ASSERT_EQ(0, zs_param_get("fence_timeout_ms", self->timeout,
+				  sizeof(self->timeout)));
+	/* Every fence signals in bounded time: "never" is no setting. */
+	ASSERT_EQ(-EINVAL, zs_param_set("fence_timeout_ms", "0"));
+	ASSERT_EQ(0, zs_param_get("fence_timeout_ms", now, sizeof(now)));
+	ASSERT_STREQ(self->timeout, now);
+	ASSERT_EQ(0, zs_param_set("fence_timeout_ms", "300"));
+
+	ASSERT_EQ(0, zs_config(self->fd, &cam, &self->frame_size));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first + 1, 0));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	self->streaming = true;
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(self->first, d.index);
+	ASSERT_EQ(0, d.flags);
+
+	/* Frame 1 is 3 s away; its fence signals long before. */
+	self->sf[1] = zc_export_sync_file(self->dmabuf[1], DMA_BUF_SYNC_READ);
+	ASSERT_LE(0, self->sf[1]);
+	p.fd = self->sf[1];
+	ASSERT_EQ(1, poll(&p, 1, 2500))
+		TH_LOG("the fence of a stalled device did not time out");
+	ASSERT_EQ(1, zc_sync_file_info(self->sf[1], &fi, &status));
+	ASSERT_EQ(-ETIMEDOUT, status);
+	ASSERT_EQ(-ETIMEDOUT, fi.status);
+	/* Writers no longer wait, though the device still has the buffer. */
+	ASSERT_EQ(POLLIN | POLLOUT,
+		  poll_now(self->dmabuf[1], POLLIN | POLLOUT));
+	ASSERT_EQ(0, dmabuf_sync(self->dmabuf[1],
+				 DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	ASSERT_EQ(0, dmabuf_sync(self->dmabuf[1],
+				 DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	ASSERT_NE(ZCBUF_STATE_USER, zs_state(self->fd, self->first + 1));
+	ASSERT_EQ(-EAGAIN, zs_dqbuf(self->fd, &d));
+
+	/* The device comes back: its late frame is not reported as good. */
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(self->first + 1, d.index);
+	ASSERT_EQ(ZCBUF_DQ_ERROR, d.flags & ZCBUF_DQ_ERROR);
+	ASSERT_EQ(0, zs_stats(self->fd, &st));
+	ASSERT_EQ(1, st.frames);
+	ASSERT_EQ(1, st.errors);
+	/* Still -ETIMEDOUT: signalled once, by the watchdog. */
+	ASSERT_EQ(1, zc_sync_file_info(self->sf[1], &fi, &status));
+	ASSERT_EQ(-ETIMEDOUT, status);
 }
 
 /*

@@ -47,10 +47,30 @@
  * not streaming, so that a queued buffer no device works on blocks nobody.
  * The fence is signalled when the device completes the buffer, before
  * DQBUF, poll() or the eventfd can see it; STREAMOFF, close and the
- * device's removal signal the rest with an error.  Each buffer has a fence
- * timeline of its own, so sequence numbers follow completion order.  So
- * poll() on an exported DMA-buf fd, DMA_BUF_IOCTL_SYNC (which waits for it)
- * and DMA_BUF_IOCTL_EXPORT_SYNC_FILE agree with the eventfd.
+ * device's removal signal the rest with an error (sync_file status
+ * -ECANCELED, -ENODEV).  Each buffer has a fence timeline of its own, so
+ * sequence numbers follow completion order.  So poll() on an exported
+ * DMA-buf fd, DMA_BUF_IOCTL_SYNC (which waits for it) and
+ * DMA_BUF_IOCTL_EXPORT_SYNC_FILE agree with the eventfd.
+ *
+ * Every fence signals in bounded time.  A device that completes nothing for
+ * the module parameter fence_timeout_ms (default 10000, 1 to 3600000;
+ * /sys/module/zcbuf/parameters/fence_timeout_ms) while it could work on
+ * some buffer is taken as stalled: the fences of the buffers it could work
+ * on (taken, or queued with nothing left to wait for) signal with
+ * -ETIMEDOUT.  Such a buffer stays the device's (ZCBUF_STATE_QUEUED or
+ * ZCBUF_STATE_DEVICE) until the device completes it, and then it
+ * completes with ZCBUF_DQ_ERROR: others were told it was done and may have
+ * used it meanwhile.  The clock restarts at every completion, so a slow
+ * device with many buffers queued is never timed out.
+ *
+ * The other way round, the device waits for the fences already in a
+ * buffer's reservation object when it is queued (another driver's, the
+ * CPU's, a sync_file imported with DMA_BUF_IOCTL_IMPORT_SYNC_FILE): before
+ * it reads a buffer (TX) for the write fences, before it writes one
+ * (camera, RX) for all of them.  Other buffers go first meanwhile.  That
+ * wait is bounded only by those fences: it is not the device's, and never
+ * times out here.
  *
  * read() on /dev/zcbuf is the traditional copying path: it takes the oldest
  * DONE buffer, copies its bytesused bytes (at most count; a read of 0 bytes
@@ -456,7 +476,11 @@ struct zcbuf_qbuf {
 };
 
 /* zcbuf_dqbuf.flags */
-#define ZCBUF_DQ_ERROR			(1U << 0) /* device reported an error */
+/*
+ * The device reported an error, or its fence timed out before it completed
+ * the buffer (see "Implicit synchronisation"): do not trust the content.
+ */
+#define ZCBUF_DQ_ERROR			(1U << 0)
 
 /**
  * struct zcbuf_dqbuf - ZCBUF_IOC_DQBUF: take back the oldest DONE buffer
