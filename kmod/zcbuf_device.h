@@ -144,10 +144,19 @@ void zcbuf_queue_drop(struct zcbuf_queue *queue,
 bool zcbuf_queue_has_queued(struct zcbuf_queue *queue);
 
 /*
- * With shared rings, user space submits buffers in memory: a device takes
- * them with zcbuf_queue_refill() from its own process context (it may sleep)
- * before zcbuf_queue_take().  A device that waits for buffers waits for
+ * With shared rings, user space submits buffers in memory: a device asks
+ * for them with zcbuf_queue_refill() before zcbuf_queue_take(); the core
+ * queues them from its own work item (which allocates and fences them) and
+ * calls ->buf_queued.  A device that waits for buffers waits for
  * zcbuf_queue_has_work(), which also asks user space for a kick when idle.
+ * Both allocate nothing and may be called on the path that signals fences.
+ *
+ * That path, from zcbuf_queue_take() to zcbuf_queue_complete(), must not
+ * allocate memory (other than GFP_ATOMIC) or take a lock that anyone holds
+ * while waiting for a fence (dma_resv_lock, mutexes held across
+ * allocations): reclaim may wait for the very fence the device is about
+ * to signal.  Annotate it with dma_fence_begin_signalling() and
+ * dma_fence_end_signalling(); zcbuf_queue_complete() does for its part.
  */
 void zcbuf_queue_refill(struct zcbuf_queue *queue);
 bool zcbuf_queue_has_work(struct zcbuf_queue *queue);

@@ -113,6 +113,7 @@ static struct device *zcbuf_queue_dma_dev(struct zcbuf_queue *queue)
 }
 
 static void zcbuf_queue_watchdog(struct work_struct *work);
+static void zcbuf_queue_refill_work(struct work_struct *work);
 
 /**
  * zcbuf_queue_init() - set up the queue of an object that embeds it
@@ -138,6 +139,7 @@ void zcbuf_queue_init(struct zcbuf_queue *queue, struct mutex *lock,
 	INIT_LIST_HEAD(&queue->done);
 	init_waitqueue_head(&queue->done_wq);
 	INIT_DELAYED_WORK(&queue->watchdog, zcbuf_queue_watchdog);
+	INIT_WORK(&queue->refill_work, zcbuf_queue_refill_work);
 }
 
 /*
@@ -429,7 +431,8 @@ static void zcbuf_queue_stop(struct zcbuf_queue *queue, int error)
 		spin_unlock_irq(&queue->qlock);
 		/* Synchronous: afterwards the device touches nothing. */
 		queue->zdev->info.ops->stop(queue->zdev, queue);
-		/* Not running: nothing arms it again. */
+		/* Not running: nothing schedules them again. */
+		cancel_work_sync(&queue->refill_work);
 		cancel_delayed_work_sync(&queue->watchdog);
 		WRITE_ONCE(queue->streaming, false);
 		atomic_dec(&queue->zdev->streams);
@@ -1329,7 +1332,10 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 	struct zcbuf_slot *slot = zcbuf_dbuf_slot(dbuf);
 	unsigned long flags;
 	bool wake = true;
+	bool cookie;
 
+	/* Signals a fence: no allocation, no lock a fence waiter may hold. */
+	cookie = dma_fence_begin_signalling();
 	/*
 	 * Another exporter need not sync our device's mapping in its
 	 * begin_cpu_access (DRM PRIME and udmabuf map theirs with
@@ -1382,6 +1388,7 @@ void zcbuf_queue_complete(struct zcbuf_queue *queue,
 	spin_unlock_irqrestore(&queue->qlock, flags);
 
 	wake_up_all(&queue->done_wq);
+	dma_fence_end_signalling(cookie);
 }
 EXPORT_SYMBOL_NS_GPL(zcbuf_queue_complete, ZCBUF_NS(ZCBUF));
 
@@ -1438,25 +1445,24 @@ static struct zcbuf_slot *zcbuf_queue_claim_sqe(struct zcbuf_queue *queue,
 	return slot;
 }
 
-/**
- * zcbuf_queue_refill() - the device takes the buffers user space submitted
- * @queue: the queue
- *
- * Moves every valid SQ entry's buffer to the queued list; invalid entries
- * are skipped and counted.  Call from the device's own process context
- * (may sleep: fences, strict mode); without rings it does nothing.
+/*
+ * Move every valid SQ entry's buffer to the queued list; invalid entries
+ * are skipped and counted.  This fences the buffers (allocates, takes
+ * their reservation locks), so it runs here, in the core's work item, and
+ * never on the device's path that signals fences (zcbuf_queue_refill()
+ * only schedules it).  The only consumer of the SQ; cancelled by
+ * zcbuf_queue_stop() before it gives the buffers back.
  */
-void zcbuf_queue_refill(struct zcbuf_queue *queue)
+static void zcbuf_queue_refill_work(struct work_struct *work)
 {
+	struct zcbuf_queue *queue = container_of(work, struct zcbuf_queue,
+						 refill_work);
 	struct zcbuf_ring *ring = queue->ring;
 	struct zcbuf_slot *slot;
 	struct zcbuf_sqe sqe;
 	u32 n;
 
-	if (!ring)
-		return;
-
-	/* At most a ring's worth per call, however fast user space is. */
+	/* At most a ring's worth per run, however fast user space is. */
 	for (n = 0; n < ring->entries && zcbuf_ring_sq_next(ring, &sqe); n++) {
 		rcu_read_lock();
 		spin_lock_irq(&queue->qlock);
@@ -1469,7 +1475,7 @@ void zcbuf_queue_refill(struct zcbuf_queue *queue)
 			continue;
 		}
 		/* Claimed: neither FREE nor QBUF touch it; nor does STREAMOFF,
-		 * which stops this thread first.
+		 * which cancels this work first.
 		 */
 		if (zcbuf_queue_enqueue(queue, slot, sqe.bytesused, true)) {
 			/* Give it straight back, as a failed completion. */
@@ -1483,6 +1489,34 @@ void zcbuf_queue_refill(struct zcbuf_queue *queue)
 			zcbuf_queue_complete(queue, &slot->dbuf);
 		}
 	}
+
+	/*
+	 * Wake the device even when nothing valid was queued: it looks
+	 * again, and asks for a kick (NEED_WAKEUP) if it must.
+	 */
+	spin_lock_irq(&queue->qlock);
+	if (queue->running && queue->zdev->info.ops->buf_queued)
+		queue->zdev->info.ops->buf_queued(queue->zdev, queue);
+	spin_unlock_irq(&queue->qlock);
+}
+
+/**
+ * zcbuf_queue_refill() - ask for the buffers user space submitted
+ * @queue: the queue
+ *
+ * With shared rings, the buffers in the SQ are moved to the queued list by
+ * the core's work item, which may allocate and sleep; the device then gets
+ * ->buf_queued and finds them with zcbuf_queue_take().  This only schedules
+ * that work: any context, it allocates nothing, so a device may call it on
+ * the path that signals fences.  Without rings, or with the SQ empty, it
+ * does nothing.
+ */
+void zcbuf_queue_refill(struct zcbuf_queue *queue)
+{
+	struct zcbuf_ring *ring = queue->ring;
+
+	if (ring && zcbuf_ring_sq_pending(ring))
+		schedule_work(&queue->refill_work);
 }
 EXPORT_SYMBOL_NS_GPL(zcbuf_queue_refill, ZCBUF_NS(ZCBUF));
 
@@ -1490,9 +1524,11 @@ EXPORT_SYMBOL_NS_GPL(zcbuf_queue_refill, ZCBUF_NS(ZCBUF));
  * zcbuf_queue_has_work() - whether the device has a buffer to work on
  * @queue: the queue
  *
- * For a device that waits for buffers: true if one is queued or the SQ has
- * entries.  When it returns false with rings, ZCBUF_RING_SQ_NEED_WAKEUP is
- * set, so user space kicks after its next submission.
+ * For a device that waits for buffers: true if one is queued that it may
+ * take.  With rings, entries in the SQ schedule the refill work, which
+ * calls ->buf_queued once they are queued; with the SQ empty,
+ * ZCBUF_RING_SQ_NEED_WAKEUP is set, so user space kicks after its next
+ * submission.  Any context; allocates nothing.
  */
 bool zcbuf_queue_has_work(struct zcbuf_queue *queue)
 {
@@ -1509,7 +1545,9 @@ bool zcbuf_queue_has_work(struct zcbuf_queue *queue)
 			return false;
 	}
 	zcbuf_ring_sq_set_need_wakeup(ring, false);
-	return true;
+	/* Not yet: the refill work wakes the device when it has queued them. */
+	zcbuf_queue_refill(queue);
+	return false;
 }
 EXPORT_SYMBOL_NS_GPL(zcbuf_queue_has_work, ZCBUF_NS(ZCBUF));
 

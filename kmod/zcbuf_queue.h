@@ -149,6 +149,8 @@ struct zcbuf_slot {
  *	under @qlock
  * @watchdog: signals the fences of a device that stalls, with -ETIMEDOUT
  *	(zcbuf_queue_watchdog()); armed under @qlock while @running
+ * @refill_work: moves what user space submitted in the SQ to @queued
+ *	(zcbuf_queue_refill()); scheduled only while @running
  */
 struct zcbuf_queue {
 	struct mutex *lock;	/* the context's: see @lock above */
@@ -179,6 +181,7 @@ struct zcbuf_queue {
 	wait_queue_head_t done_wq;
 	unsigned long last_progress;
 	struct delayed_work watchdog;
+	struct work_struct refill_work;
 };
 
 /**

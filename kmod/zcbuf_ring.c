@@ -182,7 +182,7 @@ static void zcbuf_ring_sq_advance(struct zcbuf_ring *ring, u32 head)
  * @ring: the rings
  * @sqe: a copy of the entry: check it, the shared one may change any time
  *
- * The device thread only.  A producer index more than a ring ahead of the
+ * The refill work only.  A producer index more than a ring ahead of the
  * consumer is corrupt: everything up to it is skipped and counted.
  *
  * Return: whether there was an entry.
@@ -213,14 +213,14 @@ bool zcbuf_ring_sq_next(struct zcbuf_ring *ring, struct zcbuf_sqe *sqe)
 	return true;
 }
 
-/* Count an SQ entry that was skipped as invalid; the device thread only. */
+/* Count an SQ entry that was skipped as invalid; the refill work only. */
 void zcbuf_ring_sq_error(struct zcbuf_ring *ring)
 {
 	ring->sq_errors++;
 	WRITE_ONCE(*zcbuf_ring_word(ring, ring->sq.errors), ring->sq_errors);
 }
 
-/* Forget what the SQ holds (the stream stopped); no device thread runs. */
+/* Forget what the SQ holds (the stream stopped, no refill work runs). */
 void zcbuf_ring_sq_discard(struct zcbuf_ring *ring)
 {
 	zcbuf_ring_sq_advance(ring, READ_ONCE(*zcbuf_ring_word(ring,

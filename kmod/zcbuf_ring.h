@@ -23,8 +23,8 @@ struct vm_area_struct;
  * @cq_tail: the kernel's CQ producer index; the shared copy is only written
  *	     (under the queue's qlock)
  * @sq_head: the kernel's SQ consumer index; the shared copy is only written
- *	     (by the device thread only)
- * @sq_errors: invalid SQ entries skipped (device thread only)
+ *	     (by the queue's refill work only)
+ * @sq_errors: invalid SQ entries skipped (refill work only)
  *
  * User space can write anything anywhere in @mem at any time: the kernel
  * keeps its own indices, reads each shared word once and checks it.

@@ -18,6 +18,7 @@
 struct device;
 struct zcbuf_config;
 struct zcbuf_dev_buf;
+struct zcbuf_pkt_desc;
 
 #define ZCBUF_SIM_MIN_DIM	16
 #define ZCBUF_SIM_MAX_DIM	8192
@@ -51,6 +52,9 @@ int zcbuf_sim_dma_read(struct zcbuf_sim_dma *dma, void *dst, size_t len);
  * @rnd: random numbers (packet sizes and contents), seeded from cfg->seed
  * @line: scratch: one line of a frame, or one packet
  * @line_size: bytes in @line
+ * @descs: NIC RX: scratch for one buffer's packet table, allocated before
+ *	streaming: nothing is allocated between taking a buffer and
+ *	completing it (its fence's signalling path)
  * @tpg: the camera's test pattern
  * @pkt_seq: packets generated since start
  */
@@ -59,6 +63,7 @@ struct zcbuf_sim_gen {
 	struct rnd_state *rnd;
 	u8 *line;
 	size_t line_size;
+	struct zcbuf_pkt_desc *descs;
 	struct zcbuf_tpg tpg;
 	u64 pkt_seq;
 };

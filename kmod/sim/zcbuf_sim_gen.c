@@ -112,6 +112,8 @@ int zcbuf_sim_configure(struct zcbuf_config *cfg)
 int zcbuf_sim_gen_init(struct zcbuf_sim_gen *gen,
 		       const struct zcbuf_config *cfg, struct rnd_state *rnd)
 {
+	int ret;
+
 	memset(gen, 0, sizeof(*gen));
 	gen->cfg = cfg;
 	gen->rnd = rnd;
@@ -126,20 +128,31 @@ int zcbuf_sim_gen_init(struct zcbuf_sim_gen *gen,
 	if (!gen->line)
 		return -ENOMEM;
 
-	if (cfg->personality == ZCBUF_DEV_CAMERA) {
-		int ret = zcbuf_tpg_init(&gen->tpg, cfg);
-
-		if (ret) {
-			kvfree(gen->line);
-			return ret;
+	if (cfg->personality == ZCBUF_DEV_NIC_RX) {
+		gen->descs = kvcalloc(cfg->pkts_per_buffer,
+				      sizeof(*gen->descs), GFP_KERNEL);
+		if (!gen->descs) {
+			ret = -ENOMEM;
+			goto free_line;
 		}
 	}
+
+	if (cfg->personality == ZCBUF_DEV_CAMERA) {
+		ret = zcbuf_tpg_init(&gen->tpg, cfg);
+		if (ret)
+			goto free_line;
+	}
 	return 0;
+
+free_line:
+	kvfree(gen->line);
+	return ret;
 }
 
 void zcbuf_sim_gen_fini(struct zcbuf_sim_gen *gen)
 {
 	zcbuf_tpg_fini(&gen->tpg);
+	kvfree(gen->descs);
 	kvfree(gen->line);
 }
 
@@ -190,15 +203,13 @@ int zcbuf_sim_gen_rx(struct zcbuf_sim_gen *gen, struct device *dev,
 	const struct zcbuf_config *cfg = gen->cfg;
 	size_t table = cfg->pkts_per_buffer * sizeof(struct zcbuf_pkt_desc);
 	size_t pos = zcbuf_rx_table_size(cfg);
-	struct zcbuf_pkt_desc *descs;
+	struct zcbuf_pkt_desc *descs = gen->descs;
 	struct zcbuf_sim_dma dma;
 	u32 n = 0, span;
 	int ret;
 
-	descs = kvcalloc(cfg->pkts_per_buffer, sizeof(*descs), GFP_KERNEL);
-	if (!descs)
-		return -ENOMEM;
-
+	/* Unused entries of the table are zero. */
+	memset(descs, 0, table);
 	span = cfg->pkt_max - cfg->pkt_min + 1;
 	zcbuf_sim_dma_start(&dma, dev, dbuf->sgt);
 	while (n < cfg->pkts_per_buffer) {
@@ -215,7 +226,7 @@ int zcbuf_sim_gen_rx(struct zcbuf_sim_gen *gen, struct device *dev,
 		if (!ret)
 			ret = zcbuf_sim_dma_write(&dma, gen->line, len);
 		if (ret)
-			goto free_descs;
+			return ret;
 
 		descs[n].offset = pos;
 		descs[n].length = len;
@@ -231,15 +242,13 @@ int zcbuf_sim_gen_rx(struct zcbuf_sim_gen *gen, struct device *dev,
 	zcbuf_sim_dma_start(&dma, dev, dbuf->sgt);
 	ret = zcbuf_sim_dma_write(&dma, descs, table);
 	if (ret)
-		goto free_descs;
+		return ret;
 
 	dbuf->npackets = n;
 	dbuf->bytesused = n ? descs[n - 1].offset + descs[n - 1].length : table;
 	dbuf->checksum = ZCBUF_CRC_FINAL(zcbuf_crc_update(ZCBUF_CRC_INIT, descs,
 							  n * sizeof(*descs)));
-free_descs:
-	kvfree(descs);
-	return ret;
+	return 0;
 }
 
 /**

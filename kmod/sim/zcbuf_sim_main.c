@@ -15,6 +15,7 @@
 
 #include <linux/delay.h>
 #include <linux/device.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/freezer.h>
 #include <linux/hrtimer.h>
@@ -120,6 +121,7 @@ static void zcbuf_sim_frame(struct zcbuf_sim *sim, bool paced)
 	struct device *dev = sim->dev;
 	struct zcbuf_dev_buf *dbuf;
 	u64 sequence;
+	bool cookie;
 	int ret;
 
 	if (zcbuf_sim_chance(sim, sim->cfg.drop_permille)) {
@@ -128,6 +130,13 @@ static void zcbuf_sim_frame(struct zcbuf_sim *sim, bool paced)
 		return;
 	}
 
+	/*
+	 * From here to the completion the thread signals the fences of the
+	 * buffers it works on: it must not allocate memory or take a lock
+	 * that someone waiting for a fence may hold (dma_resv_lock), or
+	 * reclaim waiting for that fence deadlocks.  lockdep checks it.
+	 */
+	cookie = dma_fence_begin_signalling();
 	/* Never write a buffer user space owns: no buffer, no frame. */
 	zcbuf_queue_refill(sim->queue);
 	dbuf = zcbuf_queue_take(sim->queue);
@@ -136,7 +145,7 @@ static void zcbuf_sim_frame(struct zcbuf_sim *sim, bool paced)
 			sim->sequence++;
 			zcbuf_queue_drop(sim->queue, ZCBUF_DROP_NO_BUFFER);
 		}
-		return;
+		goto out;
 	}
 	sequence = sim->sequence++;
 
@@ -162,6 +171,8 @@ static void zcbuf_sim_frame(struct zcbuf_sim *sim, bool paced)
 	dbuf->sequence = sequence;
 	dbuf->timestamp_ns = ktime_get_ns();
 	zcbuf_queue_complete(sim->queue, dbuf);
+out:
+	dma_fence_end_signalling(cookie);
 }
 
 static int zcbuf_sim_thread(void *data)
