@@ -18,6 +18,9 @@
  *  - A device that stalls has its fences signalled with -ETIMEDOUT after
  *    the module's fence_timeout_ms; the buffer then completes with
  *    ZCBUF_DQ_ERROR.
+ *  - A sw_sync fence (CONFIG_SW_SYNC: the debug kernel) put into a system
+ *    heap DMA-buf as its write fence with DMA_BUF_IOCTL_IMPORT_SYNC_FILE
+ *    holds the device off that buffer until the timeline reaches it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -36,6 +39,7 @@
 #include <sys/mman.h>
 
 #include <linux/dma-buf.h>
+#include <linux/dma-heap.h>
 #include <linux/sync_file.h>
 
 #include "kselftest_harness.h"
@@ -45,6 +49,23 @@
 #define WIDTH		160
 #define HEIGHT		120
 #define FMT		ZCBUF_FMT_RGB24
+
+/*
+ * sw_sync (drivers/dma-buf/sw_sync.c, CONFIG_SW_SYNC): a timeline in
+ * debugfs whose fences user space signals.  Its ioctls are in no uapi
+ * header.
+ */
+#define SW_SYNC_PATH		"/sys/kernel/debug/sync/sw_sync"
+struct zi_sw_sync_create_fence_data {
+	uint32_t value;
+	char name[32];
+	int32_t fence;
+};
+#define ZI_SW_SYNC_IOC_CREATE_FENCE \
+	_IOWR('W', 0, struct zi_sw_sync_create_fence_data)
+#define ZI_SW_SYNC_IOC_INC	_IOW('W', 1, uint32_t)
+
+#define HEAP_SYSTEM		"/dev/dma_heap/system"
 
 /* poll() one fd for @events without waiting: the revents, or -errno. */
 static int poll_now(int fd, short events)
@@ -529,6 +550,104 @@ TEST(purge_frees_only_that_slots_fences)
 	close(ro2);
 	close(rw);
 	close(owner);
+}
+
+/*
+ * Implicit sync into zcbuf with a fence nobody but user space signals: a
+ * sw_sync fence, made the write fence of a system heap DMA-buf with
+ * DMA_BUF_IOCTL_IMPORT_SYNC_FILE (6.0+), holds the device (camera writes,
+ * TX reads) off the imported buffer until SW_SYNC_IOC_INC; meanwhile the
+ * buffer's own fence is not timed out, however short fence_timeout_ms is
+ * (the wait is the dependency's, not the device's), and readers of the
+ * DMA-buf wait for both.
+ */
+static void waits_for_sw_sync(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(fence) *self, bool tx)
+{
+	struct zcbuf_config txcfg = { .personality = ZCBUF_DEV_NIC_TX };
+	struct zi_sw_sync_create_fence_data cf = { .value = 1 };
+	struct dma_heap_allocation_data heap_data = {
+		.len = 65536, .fd_flags = O_RDWR | O_CLOEXEC,
+	};
+	struct dma_buf_import_sync_file isf = { .flags = DMA_BUF_SYNC_WRITE };
+	struct sync_fence_info fi;
+	struct zcbuf_dqbuf d;
+	int tl, heap, dfd, sf;
+	uint32_t index, one = 1;
+	int status;
+
+	tl = open(SW_SYNC_PATH, O_RDWR | O_CLOEXEC);
+	if (tl < 0 && access("/sys/kernel/debug/zcbuf", F_OK))
+		SKIP(return, "debugfs is not mounted: no %s", SW_SYNC_PATH);
+	if (tl < 0)
+		SKIP(return, "%s: %s (this kernel has no CONFIG_SW_SYNC; Debian's 6.1 and 6.12 do not)",
+		     SW_SYNC_PATH, strerror(errno));
+	heap = open(HEAP_SYSTEM, O_RDONLY | O_CLOEXEC);
+	if (heap < 0) {
+		close(tl);
+		SKIP(return, "%s: %s (no CONFIG_DMABUF_HEAPS_SYSTEM)",
+		     HEAP_SYSTEM, strerror(errno));
+	}
+	ASSERT_EQ(0, ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &heap_data));
+	close(heap);
+	dfd = heap_data.fd;
+
+	strcpy(cf.name, "zcbuf-test");
+	ASSERT_EQ(0, ioctl(tl, ZI_SW_SYNC_IOC_CREATE_FENCE, &cf));
+	isf.fd = cf.fence;
+	ASSERT_EQ(0, ioctl(dfd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &isf));
+	close(cf.fence);
+	/* The fence is the buffer's now: its writers and readers wait. */
+	ASSERT_EQ(0, poll_now(dfd, POLLIN | POLLOUT));
+
+	ASSERT_EQ(0, zs_param_get("fence_timeout_ms", self->timeout,
+				  sizeof(self->timeout)));
+	ASSERT_EQ(0, zs_param_set("fence_timeout_ms", "200"));
+	if (tx) {
+		ASSERT_EQ(0, zs_config(self->fd, &txcfg, NULL));
+	} else {
+		config(_metadata, self, 0);
+	}
+	ASSERT_EQ(0, zc_import(self->fd, dfd, &index, NULL));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	self->streaming = true;
+	ASSERT_EQ(0, zs_qbuf(self->fd, index, tx ? 64 : 0));
+
+	ASSERT_EQ(-ETIMEDOUT, zs_dqbuf_wait(self->fd, &d, 1000))
+		TH_LOG("the device finished before the sw_sync fence signalled");
+	ASSERT_EQ(ZCBUF_STATE_QUEUED, zs_state(self->fd, index));
+	/* Both fences: sw_sync's and the device's, neither signalled. */
+	sf = zc_export_sync_file(dfd, DMA_BUF_SYNC_RW);
+	ASSERT_LE(0, sf);
+	ASSERT_EQ(2, zc_sync_file_info(sf, &fi, &status));
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(0, poll_now(sf, POLLIN));
+
+	ASSERT_EQ(0, ioctl(tl, ZI_SW_SYNC_IOC_INC, &one));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(index, d.index);
+	ASSERT_EQ(0, d.flags);
+	/* Both signalled without error: the device's fence never timed out. */
+	ASSERT_EQ(POLLIN, poll_now(sf, POLLIN));
+	ASSERT_EQ(2, zc_sync_file_info(sf, &fi, &status));
+	ASSERT_EQ(1, status);
+	ASSERT_EQ(POLLIN | POLLOUT, poll_now(dfd, POLLIN | POLLOUT));
+	close(sf);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	self->streaming = false;
+	ASSERT_EQ(0, zc_free(self->fd, index));
+	close(dfd);
+	close(tl);
+}
+
+TEST_F(fence, camera_waits_for_sw_sync_fence)
+{
+	waits_for_sw_sync(_metadata, self, false);
+}
+
+TEST_F(fence, tx_waits_for_sw_sync_fence)
+{
+	waits_for_sw_sync(_metadata, self, true);
 }
 
 TEST_HARNESS_MAIN
