@@ -13,6 +13,7 @@
  *   reach the device through swiotlb or an IOMMU;
  * - NIC TX: the device reports the CRC of what it read;
  * - under swiotlb=force, frames and packets cross only at the syncs;
+ * - the frame's fence signals when the engine has written it;
  * - behind intel-iommu, the IOMMU confines the device: a write to a freed
  *   buffer's old IOVA faults (DMAR) and changes nothing;
  * - removal: /sys/bus/pci/devices/.../remove mid-stream, rescan, driver
@@ -530,6 +531,42 @@ TEST_F(edu, tx_needs_sync_end)
 	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, EDU_WAIT_MS));
 	EXPECT_EQ(crc_b, d.checksum);
 	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
+/*
+ * Implicit sync with a real device: the fence edu's frame carries in the
+ * buffer's reservation object signals, without error, when the engine has
+ * written the frame; a waiter on an exported sync_file sees it.
+ */
+TEST_F(edu, fence_signals_when_frame_lands)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct zcbuf_dqbuf d;
+	int dmabuf, status = -1;
+
+	alloc_map(_metadata, self, 4096);
+	ASSERT_EQ(0, config_cam(self->fd, self->id, 48, 16, ZCBUF_FMT_RGB24,
+				&self->frame_size));
+	dmabuf = zc_export(self->fd, self->first,
+			   ZCBUF_EXPORT_CLOEXEC | ZCBUF_EXPORT_RDWR);
+	ASSERT_LE(0, dmabuf);
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	/* What a reader of the buffer must wait for: the device's write. */
+	pfd.fd = zs_export_sync_file(dmabuf, DMA_BUF_SYNC_READ);
+	ASSERT_LE(0, pfd.fd);
+	ASSERT_EQ(1, poll(&pfd, 1, EDU_WAIT_MS));
+	ASSERT_EQ(0, zs_sync_file_status(pfd.fd, &status));
+	EXPECT_EQ(1, status);
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, EDU_WAIT_MS));
+	ASSERT_EQ(0U, d.flags);
+	ASSERT_EQ(0, zs_sync(self->fd, d.index,
+			     ZCBUF_SYNC_START | ZCBUF_SYNC_READ, 0,
+			     self->frame_size));
+	EXPECT_EQ(d.checksum, zs_crc32(self->map[0], self->frame_size));
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+	close(pfd.fd);
+	close(dmabuf);
 }
 
 /* Start a camera stream and wait for its first frame. */
