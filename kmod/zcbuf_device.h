@@ -24,6 +24,7 @@
 #ifndef _ZCBUF_DEVICE_H
 #define _ZCBUF_DEVICE_H
 
+#include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
@@ -113,6 +114,7 @@ struct zcbuf_device_ops {
  * @formats: camera: the ZCBUF_FMT_* it produces, unused entries zero
  * @max_frame_size: largest frame/buffer it handles in one completion, in
  *	bytes; 0 for no limit of its own
+ * @flags: ZCBUF_DEVICE_* flags
  * @priv: the driver's, returned by zcbuf_device_priv()
  */
 struct zcbuf_device_info {
@@ -126,8 +128,16 @@ struct zcbuf_device_info {
 	u32 max_height;
 	u32 formats[ZCBUF_DEVICE_MAX_FORMATS];
 	u64 max_frame_size;
+	u32 flags;
 	void *priv;
 };
+
+/*
+ * The driver writes into the buffers its device writes (metadata such as
+ * an RX descriptor table) with the CPU, through zcbuf_dev_buf_write():
+ * their mappings are then DMA_BIDIRECTIONAL instead of DMA_FROM_DEVICE.
+ */
+#define ZCBUF_DEVICE_CPU_WRITES		BIT(0)
 
 struct zcbuf_device *zcbuf_device_register(const struct zcbuf_device_info *info);
 void zcbuf_device_unregister(struct zcbuf_device *zdev);
@@ -160,6 +170,15 @@ bool zcbuf_queue_has_queued(struct zcbuf_queue *queue);
  */
 void zcbuf_queue_refill(struct zcbuf_queue *queue);
 bool zcbuf_queue_has_work(struct zcbuf_queue *queue);
+
+/*
+ * The driver's own CPU access to a buffer its device has taken, for what
+ * the hardware does not write itself (zcbuf_dev_cpu.c); process context.
+ */
+int zcbuf_dev_buf_write(struct zcbuf_dev_buf *dbuf, size_t offset,
+			const void *src, size_t len);
+int zcbuf_dev_buf_crc32(struct zcbuf_dev_buf *dbuf, size_t offset,
+			size_t len, u32 *crc);
 
 /* The queue's configuration and the device's per-queue pointer. */
 const struct zcbuf_config *zcbuf_queue_config(struct zcbuf_queue *queue);

@@ -335,6 +335,10 @@ void zcbuf_queue_release_slot(struct zcbuf_queue *queue,
 static enum dma_data_direction zcbuf_queue_map_dir(struct zcbuf_queue *queue,
 						   struct zcbuf_slot *slot)
 {
+	/* Written by the CPU too (ZCBUF_DEVICE_CPU_WRITES): both ways. */
+	if (slot->buf && queue->dir == DMA_FROM_DEVICE &&
+	    (queue->zdev->info.flags & ZCBUF_DEVICE_CPU_WRITES))
+		return DMA_BIDIRECTIONAL;
 	if (slot->buf || zcbuf_buffer_readonly_export(slot->dmabuf))
 		return queue->dir;
 	return DMA_BIDIRECTIONAL;
