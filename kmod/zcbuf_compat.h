@@ -81,4 +81,52 @@ static inline void zcbuf_dma_buf_vunmap(struct dma_buf *dmabuf,
 #endif
 }
 
+/*
+ * Premapped virtqueues: the driver hands virtio the DMA addresses it mapped
+ * itself (here, those of the device's DMA-buf attachment).  6.12 switches a
+ * whole virtqueue with virtqueue_set_dma_premapped(), then plain
+ * virtqueue_add_*buf() take sg_dma_address(); later kernels (7.3's headers
+ * have them; the change came with 6.14) dropped that for per-call
+ * virtqueue_add_inbuf_premapped()/_outbuf_premapped().  6.1 has neither:
+ * ZCBUF_HAVE_VIRTQUEUE_PREMAPPED stays undefined there.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/virtio.h>
+
+#define ZCBUF_HAVE_VIRTQUEUE_PREMAPPED	1
+
+static inline int zcbuf_virtqueue_set_premapped(struct virtqueue *vq)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+	return virtqueue_set_dma_premapped(vq);
+#else
+	return 0;
+#endif
+}
+
+static inline int zcbuf_virtqueue_add_inbuf(struct virtqueue *vq,
+					    struct scatterlist *sg,
+					    unsigned int num, void *data,
+					    gfp_t gfp)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+	return virtqueue_add_inbuf(vq, sg, num, data, gfp);
+#else
+	return virtqueue_add_inbuf_premapped(vq, sg, num, data, NULL, gfp);
+#endif
+}
+
+static inline int zcbuf_virtqueue_add_outbuf(struct virtqueue *vq,
+					     struct scatterlist *sg,
+					     unsigned int num, void *data,
+					     gfp_t gfp)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+	return virtqueue_add_outbuf(vq, sg, num, data, gfp);
+#else
+	return virtqueue_add_outbuf_premapped(vq, sg, num, data, gfp);
+#endif
+}
+#endif
+
 #endif /* _ZCBUF_COMPAT_H */
