@@ -62,7 +62,8 @@ endif
 BUILD := $(CURDIR)/build
 MODSRC = $(BUILD)/$(KREL)/src
 MODULE = $(MODSRC)/kmod/zcbuf.ko $(MODSRC)/kmod/sim/zcbuf_sim.ko \
-	 $(MODSRC)/kmod/edu/zcbuf_edu.ko
+	 $(MODSRC)/kmod/edu/zcbuf_edu.ko \
+	 $(MODSRC)/kmod/virtio_net/zcbuf_virtio_net.ko
 KBUILD = $(MAKE) -C $(KDIR) M=$(MODSRC) $(KARGS)
 
 .PHONY: all setup modsrc module module-strict modules modules-clean userlib \
