@@ -69,20 +69,6 @@ static uint64_t phys_addr(const void *p)
 	return (entry & ((1ULL << 55) - 1)) * page;
 }
 
-/* Wait until zcbuf device @name exists (or not): its id, or -ENODEV. */
-static int wait_device(int fd, const char *name, bool present)
-{
-	int id = -ENODEV, i;
-
-	for (i = 0; i < 500; i++) {
-		id = zc_device_find(fd, name);
-		if ((id > 0) == present)
-			break;
-		zs_sleep_ms(10);
-	}
-	return id;
-}
-
 FIXTURE(edu)
 {
 	int fd;
@@ -617,7 +603,7 @@ TEST_F(edu, pci_remove_rescan)
 	EXPECT_EQ(-ENODEV, zc_device_find(self->fd, "edu0"));
 
 	ASSERT_EQ(0, zc_write_file("/sys/bus/pci/rescan", "1"));
-	id = wait_device(self->fd, "edu0", true);
+	id = zs_wait_device(self->fd, "edu0", true);
 	ASSERT_LT(0, id);
 	EXPECT_NE(self->id, id);
 	self->id = id;
@@ -646,7 +632,7 @@ TEST_F(edu, unbind_bind)
 	check_gone(_metadata, self);
 	ASSERT_EQ(0, zc_write_file("/sys/bus/pci/drivers/zcbuf_edu/bind",
 				   self->bdf));
-	self->id = wait_device(self->fd, "edu0", true);
+	self->id = zs_wait_device(self->fd, "edu0", true);
 	ASSERT_LT(0, self->id);
 	ASSERT_EQ(0, config_cam(self->fd, self->id, 48, 16, ZCBUF_FMT_RGB24,
 				NULL));
@@ -669,7 +655,7 @@ TEST_F(edu, rmmod_while_streaming)
 	check_gone(_metadata, self);
 	EXPECT_EQ(-EWOULDBLOCK, zc_module_unload("zcbuf"));
 	ASSERT_EQ(0, zc_module_load("zcbuf_edu", NULL));
-	EXPECT_LT(0, wait_device(self->fd, "edu0", true));
+	EXPECT_LT(0, zs_wait_device(self->fd, "edu0", true));
 }
 
 TEST_HARNESS_MAIN

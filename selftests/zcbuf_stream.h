@@ -91,6 +91,23 @@ static inline void zs_sleep_ms(unsigned int ms)
 		;
 }
 
+/*
+ * Wait up to 5 s until zcbuf device @name exists (@present) or is gone
+ * (a driver probing or unbinding): its id, or -ENODEV.
+ */
+static inline int zs_wait_device(int fd, const char *name, bool present)
+{
+	int id = -ENODEV, i;
+
+	for (i = 0; i < 500; i++) {
+		id = zc_device_find(fd, name);
+		if ((id > 0) == present)
+			break;
+		zs_sleep_ms(10);
+	}
+	return id;
+}
+
 /* ---- the queue ioctls ---- */
 
 /* CONFIG; on success *frame_size (if given) is what the kernel reported. */

@@ -27,28 +27,6 @@
 
 #define NBUF		4
 
-/* Is "swiotlb=force" one of the kernel's command-line words? */
-static bool swiotlb_forced(void)
-{
-	char cmdline[4096], *word, *save;
-	FILE *f = fopen("/proc/cmdline", "r");
-	bool forced = false;
-
-	if (!f)
-		return false;
-	if (!fgets(cmdline, sizeof(cmdline), f))
-		cmdline[0] = 0;
-	fclose(f);
-	for (word = strtok_r(cmdline, " \n", &save); word;
-	     word = strtok_r(NULL, " \n", &save)) {
-		/* swiotlb=force, or swiotlb=<slabs>,force */
-		if (!strncmp(word, "swiotlb=", 8) &&
-		    (!strcmp(word + 8, "force") || strstr(word + 8, ",force")))
-			forced = true;
-	}
-	return forced;
-}
-
 static int dmabuf_sync(int dbfd, uint64_t flags)
 {
 	struct dma_buf_sync s = { .flags = flags };
@@ -101,7 +79,7 @@ FIXTURE_SETUP(coherency)
 	for (i = 0; i < NBUF; i++)
 		self->dbfd[i] = -1;
 	self->fd = -1;
-	if (!swiotlb_forced())
+	if (!zs_swiotlb_forced())
 		SKIP(return, "needs swiotlb=force on the kernel command line (x86 DMA is coherent without it)");
 	self->fd = zc_open();
 	if (self->fd == -ENOENT)

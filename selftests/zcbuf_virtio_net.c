@@ -145,20 +145,6 @@ static int peer_setup(const char *ifname)
 	return ret;
 }
 
-/* Wait until zcbuf device @name exists (or not): its id, or -ENODEV. */
-static int wait_device(int fd, const char *name, bool present)
-{
-	int id = -ENODEV, i;
-
-	for (i = 0; i < 500; i++) {
-		id = zc_device_find(fd, name);
-		if ((id > 0) == present)
-			break;
-		zs_sleep_ms(10);
-	}
-	return id;
-}
-
 /* Test frame @seq of @len bytes: broadcast, our type, seq, a pattern. */
 static void make_frame(uint8_t *f, size_t len, uint32_t seq)
 {
@@ -217,7 +203,7 @@ FIXTURE_SETUP(vnet)
 		ASSERT_EQ(0, zc_write_file(DRV "/bind", self->dev));
 	}
 	snprintf(self->zname, sizeof(self->zname), "vnet-%s", self->dev);
-	self->id = wait_device(self->fd, self->zname, true);
+	self->id = zs_wait_device(self->fd, self->zname, true);
 	ASSERT_LT(0, self->id);
 	self->buffers0 = zs_debug_counter("buffers");
 
@@ -471,7 +457,7 @@ TEST_F(vnet, unbind_mid_stream)
 
 	/* Back, for new configurations; the old buffers stream again. */
 	ASSERT_EQ(0, zc_write_file(DRV "/bind", self->dev));
-	self->id = wait_device(self->fd, self->zname, true);
+	self->id = zs_wait_device(self->fd, self->zname, true);
 	ASSERT_LT(0, self->id);
 	ASSERT_EQ(0, config_rx(self, 1, NULL));
 	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
@@ -497,14 +483,14 @@ TEST_F(vnet, unbind_mid_stream)
 TEST_F(vnet, unnamed_device_refused)
 {
 	ASSERT_EQ(0, zc_write_file(DRV "/unbind", self->dev));
-	EXPECT_EQ(-ENODEV, wait_device(self->fd, self->zname, false));
+	EXPECT_EQ(-ENODEV, zs_wait_device(self->fd, self->zname, false));
 	ASSERT_EQ(0, zc_write_file(PARAM, "virtio99"));
 	EXPECT_EQ(-ENODEV, zc_write_file(DRV "/bind", self->dev));
 	EXPECT_EQ(-ENODEV, zc_device_find(self->fd, self->zname));
 	/* Named again, it binds. */
 	ASSERT_EQ(0, zc_write_file(PARAM, self->dev));
 	ASSERT_EQ(0, zc_write_file(DRV "/bind", self->dev));
-	EXPECT_LT(0, wait_device(self->fd, self->zname, true));
+	EXPECT_LT(0, zs_wait_device(self->fd, self->zname, true));
 }
 
 TEST_HARNESS_MAIN
