@@ -502,20 +502,12 @@ TEST_F(gup, msg_zerocopy_tcp)
 
 /* ---- io_uring fixed buffers ---------------------------------------------- */
 
+/* Register and unregister [addr, addr + len) as an io_uring fixed buffer. */
 static int uring_register(void *addr, size_t len)
 {
-	struct io_uring_params p;
-	struct iovec iov = { .iov_base = addr, .iov_len = len };
-	int ring, ret;
+	int ring = zc_uring_pin(addr, len);
 
-	memset(&p, 0, sizeof(p));
-	ring = syscall(__NR_io_uring_setup, 4, &p);
-	if (ring < 0)
-		return -errno;
-	ret = syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1);
-	ret = ret ? -errno : 0;
-	close(ring);
-	return ret;
+	return ring < 0 ? ring : zc_uring_unpin(ring);
 }
 
 /* Registering fixed buffers pins with FOLL_LONGTERM | FOLL_WRITE. */
