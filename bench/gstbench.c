@@ -9,6 +9,9 @@
  *   v4l2src-dmabuf  v4l2src io-mode=dmabuf (vivid's buffers exported as DMA-bufs)
  *   zcbufsrc        zcbufsrc, completions and returns through the rings
  *   zcbufsrc-ioctl  zcbufsrc use-rings=false (DQBUF/QBUF per frame)
+ *   gst-floor       fakesrc is-live sync=true, 1-byte buffers at the same
+ *                   rate: GStreamer's per-buffer path and one clock wait,
+ *                   with no device behind it
  *
  * at vivid's frame sizes, zcbufsrc at the frame rate vivid negotiated for
  * that size, so both wake up as often.  CPU is the whole process's
@@ -251,6 +254,20 @@ int main(int argc, char **argv)
 			measure(k ? "zcbufsrc-ioctl" : "zcbufsrc", desc, n, bytes,
 				what, &zn, &zd);
 		}
+		/*
+		 * GStreamer's own floor at the same rate: a live fakesrc that
+		 * waits on the pipeline clock for every 1-byte buffer it
+		 * allocates, into the same fakesink.  What every source pays
+		 * per frame (GstBaseSrc's loop, one sleep and wake-up, a
+		 * buffer, the push, GstBaseSink's chain) without a device.
+		 */
+		snprintf(desc, sizeof(desc), "fakesrc name=src is-live=true "
+			 "sync=true sizetype=fixed sizemax=1 datarate=%d ! "
+			 "fakesink name=sink", (fn + fd / 2) / fd);
+		snprintf(what, sizeof(what), "fakesrc is-live sync, 1-byte "
+			 "buffers at %d/%d per s ! fakesink: GStreamer's per-"
+			 "buffer floor, no device", fn, fd);
+		measure("gst-floor", desc, n, bytes, what, &zn, &zd);
 	}
 	if (out)
 		fclose(csv);
