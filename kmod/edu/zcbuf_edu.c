@@ -26,8 +26,10 @@
  * IOVAs below the mask behind an IOMMU.
  *
  * One engine per device, serialised by @lock; one kernel thread per
- * streaming queue.  Removal (unbind, hot-unplug, module unload) unregisters
- * the zcbuf device first, which stops every stream on it.
+ * streaming queue, whose take -> transfer -> complete section is annotated
+ * as signalling the buffer's fences (dma_fence_begin_signalling()).
+ * Removal (unbind, hot-unplug, module unload) unregisters the zcbuf device
+ * first, which stops every stream on it.
  *
  * For tests only, debugfs has zcbuf_edu/<name>/stale_dma: writing to it
  * makes the engine write to the last frame address it wrote, once that is
@@ -38,6 +40,7 @@
 #include <linux/crc32.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/freezer.h>
 #include <linux/interrupt.h>
@@ -324,6 +327,7 @@ static int zcbuf_edu_thread(void *data)
 	set_freezable();
 	while (!kthread_should_stop()) {
 		struct zcbuf_dev_buf *dbuf;
+		bool cookie;
 		int ret;
 
 		wait_event_freezable(stream->wq,
@@ -340,10 +344,21 @@ static int zcbuf_edu_thread(void *data)
 		}
 		next = ktime_add_ns(ktime_get(), period);
 
+		/*
+		 * From the take to the completion the thread signals the
+		 * fences of the buffer it works on: nothing in between may
+		 * allocate memory or take a lock held by anyone waiting for
+		 * a fence.  The engine's @lock is never held across either,
+		 * so taking it and waiting for the MSI here is safe; lockdep
+		 * checks it.
+		 */
+		cookie = dma_fence_begin_signalling();
 		zcbuf_queue_refill(stream->queue);
 		dbuf = zcbuf_queue_take(stream->queue);
-		if (!dbuf)
+		if (!dbuf) {
+			dma_fence_end_signalling(cookie);
 			continue;
+		}
 
 		if (stream->cfg.personality == ZCBUF_DEV_CAMERA)
 			ret = zcbuf_edu_capture(stream, dbuf);
@@ -357,6 +372,7 @@ static int zcbuf_edu_thread(void *data)
 		dbuf->sequence = stream->sequence++;
 		dbuf->timestamp_ns = ktime_get_ns();
 		zcbuf_queue_complete(stream->queue, dbuf);
+		dma_fence_end_signalling(cookie);
 	}
 	return 0;
 }
