@@ -24,7 +24,8 @@
 #   make check-host the checks that need no guest: check-version,
 #                   check-includes, the library's exports, the manual
 #                   pages, zcbuf-capture's command line and exit status,
-#                   make install (check-install)
+#                   make install (check-install), the kernel log scan's
+#                   self-test (scripts/klog-scan.sh)
 #   make check-version  VERSION agrees with the uapi, library and packaging
 #   make check-includes kmod/'s files include each other without a cycle
 #
@@ -194,6 +195,7 @@ check-host: check-version check-includes userlib apps
 	@$(MAKE) --no-print-directory -C man check
 	@apps/tests/cli.sh $(BUILDDIR)/apps/zcbuf-capture
 	@scripts/install-check.sh
+	@scripts/klog-scan.sh --self-test
 
 deb:
 	@scripts/deb.sh

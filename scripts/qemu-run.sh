@@ -33,8 +33,9 @@
 # COMMAND runs as `sh -c` in /zcbuf, stdin /dev/null, its stdout and stderr on
 # the guest's second serial port (ttyS1, raw), which the host shows live.
 # Afterwards the guest dumps its whole kernel log, and the host fails the run
-# on any BUG:/WARNING:/Oops/KASAN:/leak/lock-report/Call Trace/... line,
-# even if COMMAND succeeded.
+# on any BUG:/WARNING:/Oops/KASAN:/leak/lock-report/Call Trace/... line, and
+# on any IOMMU (DMAR) fault outside the windows where a selftest provokes
+# one on purpose (scripts/klog-scan.sh), even if COMMAND succeeded.
 #
 # Exit status: COMMAND's, or 124 when the guest hung (timeout), 125 when the
 # guest died without a result (panic, WARN with panic_on_warn, crash), 126 when
@@ -46,8 +47,6 @@ top=$(cd "$here/.." && pwd)
 CACHE=${ZCBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zcbuf}
 LOCK=/tmp/zcbuf-qemu.lock
 
-# Lines of the guest kernel log that fail a run.
-BAD_RE='BUG:|WARNING:|Oops|KASAN:|UBSAN:|suspected memory leak|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|general protection|Kernel panic|soft lockup|hard LOCKUP|blocked for more than|rcu_sched self-detected stall|rcu: INFO'
 
 kver=6.12 timeout_s=300 outdir= quiet=0 logfile= mem=1G icount=0 modroot=
 extra_args=() files=() modules=() qemu_extra=()
@@ -378,7 +377,7 @@ for attempt in 1 2; do
 		else
 			say "guest kernel died during boot, before COMMAND started ($status; console kept in $logfile.boot-crash):"
 		fi
-		grep -aE "$BAD_RE" "$logfile" | head -n 3 | sed 's/^/qemu-run:   /' >&2 || true
+		"$here/klog-scan.sh" "$logfile" | head -n 3 | sed 's/^/qemu-run:   /' >&2 || true
 		say "retrying the boot once"
 		continue
 	fi
@@ -388,7 +387,7 @@ done
 # Scan the whole kernel log: the dmesg dump from ttyS1 plus the console
 # (which alone survives a panic or a hang).
 sed -n '/^@@ZCBUF-DMESG-BEGIN/,/^@@ZCBUF-DMESG-END/p' "$serial" | sed '1d;$d' >"$run/dmesg.log"
-bad=$(cat "$run/dmesg.log" "$logfile" | grep -aE "$BAD_RE" | awk '!seen[$0]++' | head -n 20 || true)
+bad=$("$here/klog-scan.sh" "$run/dmesg.log" "$logfile" | awk '!seen[$0]++' | head -n 20 || true)
 
 if [ -n "$outdir" ] && [ $status = ok ]; then
 	rm -rf "$outdir"
