@@ -522,6 +522,12 @@ static int zcbuf_vnet_start(struct zcbuf_device *zdev,
 	spin_unlock_irqrestore(&vn->cb_lock, flags);
 	queue_work(system_highpri_wq, &s->work);
 	mutex_unlock(&vn->lock);
+	/*
+	 * The buffers queued before STREAMON are on the device when it
+	 * returns: frames sent after it never wait in QEMU's queues, which
+	 * may hand them over out of order once the NIC has buffers.
+	 */
+	flush_work(&s->work);
 	return 0;
 
 unlock:
