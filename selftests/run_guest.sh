@@ -112,6 +112,11 @@ fi
 # The simulator translates DMA addresses itself and so refuses to load
 # behind an IOMMU: there, its absence is no failure.
 for d in $drivers; do
+	# What a driver needs beyond zcbuf comes from the guest's modules
+	# (the virtio core is a module on 6.1, built in on 6.12).
+	for dep in $(modinfo -F depends "$d" 2>/dev/null | tr ',' ' '); do
+		grep -q "^$dep " /proc/modules || modprobe -q "$dep" 2>/dev/null
+	done
 	if out=$(insmod "$d" 2>&1); then
 		echo "# insmod $d: $(ls /sys/class/zcbuf 2>/dev/null | tr '\n' ' ')"
 	elif [ "${d##*/}" = zcbuf_sim.ko ] && [ -n "$(ls /sys/class/iommu 2>/dev/null)" ]; then
