@@ -24,7 +24,7 @@
 #                         "6.1 6.12 newest": all of them; names as in
 #                         ZCBUF_CHECK_KERNELS)
 #   ZCBUF_CHECK_VNET_KERNELS  kernels that get the virtio-net boot (default
-#                         none yet, see below; "6.12 newest" to run it)
+#                         "6.12 newest"; names as in ZCBUF_CHECK_KERNELS)
 #   ZCBUF_CHECK_TIMEOUT   seconds per boot before the guest counts as hung
 #                         (default 900)
 #   ZCBUF_CHECK_MODULES   Debian kernel modules put in the guest for
@@ -54,15 +54,11 @@ default_boots+=";intel_iommu=on|-machine q35 -device intel-iommu -device edu|$io
 # kernel's virtio_net keeps the first (the peer), zcbuf takes the second,
 # which must offer VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on, modern
 # only).  6.1 has no premapped virtqueues (its test SKIPs): 6.12 and newest.
-# Not in the default make check yet: vnet.f1500.drops_counted waited in
-# vain for a frame in one of the first full runs (every frame sent must be
-# delivered or counted as dropped; one was neither), an open defect of
-# issue 14.  ZCBUF_CHECK_VNET_KERNELS="6.12 newest" runs the boot.
 vnet_qemu="-netdev hubport,id=n0,hubid=0 -device virtio-net-pci,netdev=n0"
 vnet_qemu+=" -netdev hubport,id=n1,hubid=0"
 vnet_qemu+=" -device virtio-net-pci,netdev=n1,iommu_platform=on,disable-legacy=on"
 default_boots+=";-|$vnet_qemu|zcbuf_virtio_net zcbuf_devices"
-vnet_kernels=${ZCBUF_CHECK_VNET_KERNELS:-}
+vnet_kernels=${ZCBUF_CHECK_VNET_KERNELS:-6.12 newest}
 boots_spec=${ZCBUF_CHECK_BOOTS:-$default_boots}
 if [[ $boots_spec == *";"* ]]; then
 	IFS=';' read -r -a boots <<<"$boots_spec"
