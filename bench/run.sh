@@ -20,6 +20,11 @@
 # usage: bench/run.sh [--report]   (--report: no boots, redo the table, plot
 #        and targets from the existing build/bench/bench.csv)
 # Environment: ZCBUF_BENCH_KERNELS (default "6.12 6.1 newest"),
+#              ZCBUF_BENCH_BOOTS (default "normal swiotlb nic"; a focused
+#              run can pick one),
+#              ZCBUF_BENCH_NIC_ROWS (the NIC boot's paths, default
+#              "zcbuf tpacket recvmmsg afxdp"),
+#              ZCBUF_BENCH_NIC_SCALE (packets per NIC row, times this; default 1),
 #              ZCBUF_BENCH_TIMEOUT (seconds per boot, default 600).
 set -euo pipefail
 
@@ -29,6 +34,9 @@ cd "$top"
 
 kernels=${ZCBUF_BENCH_KERNELS:-6.12 6.1 newest}
 timeout_s=${ZCBUF_BENCH_TIMEOUT:-600}
+boots=${ZCBUF_BENCH_BOOTS:-normal swiotlb nic}
+nic_rows=${ZCBUF_BENCH_NIC_ROWS:-zcbuf tpacket recvmmsg afxdp}
+nic_scale=${ZCBUF_BENCH_NIC_SCALE:-1}
 out=build/bench
 bin=$out/bin/zcbench
 say() { echo "bench: $*" >&2; }
@@ -62,14 +70,54 @@ else
 	[ "$(nproc)" = 1 ] || { echo "bench: want 1 CPU online, have $(nproc)"; exit 1; }
 	echo "bench: $(nproc) CPU online, $(uname -r), $(cat /proc/cmdline)"'
 
+	# The NIC boot (issue 14): two virtio-net NICs on one QEMU hub, as in
+	# make check's virtio-net boot.  The first stays with the kernel's
+	# virtio_net: the peer, where pktgen sends; nicbench gives the second
+	# to zcbuf_virtio_net, then to virtio_net for AF_PACKET and AF_XDP.
+	vnet_qemu="-netdev hubport,id=n0,hubid=0 -device virtio-net-pci,netdev=n0"
+	vnet_qemu+=" -netdev hubport,id=n1,hubid=0"
+	vnet_qemu+=" -device virtio-net-pci,netdev=n1,iommu_platform=on,disable-legacy=on"
+	bpfobj=/usr/lib/x86_64-linux-gnu/bpf
+	nic_boot() {
+		local k=$1 rel=$2 ko=$3 dir=$out/guest-$1-nic t
+		case $rel in
+		6.1.*|6.[0-9].*|6.1[01].*|[1-5].*)
+			say "$rel: NIC rows skipped: zcbuf_virtio_net needs premapped virtqueues (6.12 or later; this kernel has neither virtqueue_set_dma_premapped() nor virtqueue_add_inbuf_premapped())"
+			return 0 ;;
+		esac
+		[ -s "$bpfobj/xsk_def_xdp_prog.o" ] ||
+			{ say "no $bpfobj/xsk_def_xdp_prog.o (package libxdp1)"; return 1; }
+		t=$(date +%s)
+		say "$rel (nic boot): $nic_rows"
+		scripts/qemu-run.sh -q -i -k "$k" -t "$timeout_s" -a maxcpus=1 -Q "$vnet_qemu" -o "$dir" \
+			-m virtio_net -m pktgen \
+			-f "$ko:/zcbuf/zcbuf.ko" -f "${ko%/*}/virtio_net/zcbuf_virtio_net.ko:/zcbuf/zcbuf_virtio_net.ko" \
+			-f "$out/bin/nicbench:/zcbuf/nicbench" -f "$bpfobj:$bpfobj" -- \
+			"insmod /zcbuf/zcbuf.ko || exit 1
+	insmod /zcbuf/zcbuf_virtio_net.ko || exit 1
+	modprobe virtio_net || exit 1
+	modprobe pktgen || exit 1
+	[ \"\$(nproc)\" = 1 ] || { echo \"bench: want 1 CPU online, have \$(nproc)\"; exit 1; }
+	echo \"bench: \$(nproc) CPU online, \$(uname -r), \$(cat /proc/cmdline)\"
+	./nicbench -k $k -b nic -n $nic_scale -o /out/bench.csv $nic_rows" >"$out/guest-$k-nic.log" 2>&1 ||
+			{ cat "$out/guest-$k-nic.log"; say "$rel (nic): guest run failed"; return 1; }
+		grep -E '^(bench|nicbench|qemu-run):' "$out/guest-$k-nic.log" | sed 's/^/  /' >&2 || true
+		cat "$dir/bench.csv" >>"$csv"
+		say "$rel (nic): $(($(date +%s) - t)) s (with waiting for the QEMU lock)"
+	}
+
 	t_all=$(date +%s)
 	for k in $kernels; do
 		rel=$(scripts/kver.sh "$k")
 		make --no-print-directory -s KVER="$k" module >"$out/module-$k.log" 2>&1 ||
 			{ cat "$out/module-$k.log"; say "$k: module build failed"; exit 1; }
 		ko=build/$rel/src/kmod/zcbuf.ko
-		for boot in normal swiotlb; do
+		for boot in $boots; do
 			args=(-a maxcpus=1) groups="memcpy sweep ring v4l2 sync tcp" extra= gst=
+			if [ $boot = nic ]; then
+				nic_boot "$k" "$rel" "$ko" || exit 1
+				continue
+			fi
 			if [ $boot = swiotlb ]; then
 				args+=(-a swiotlb=force) groups="sync"
 			else

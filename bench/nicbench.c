@@ -1,0 +1,1168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nicbench: the NIC rows of `make bench` (issue 14), guest side.
+ *
+ * The guest has two virtio-net NICs on one QEMU hub (bench/run.sh's NIC
+ * boot).  The first stays with the kernel's virtio_net: the peer, where the
+ * kernel's packet generator (pktgen) sends UDP frames flat out to the
+ * second, the NIC under test.  The NIC under test is given in turn to
+ *
+ *   - zcbuf_virtio_net (zcbuf on virtio-net): eventfd + DQBUF + QBUF per
+ *     buffer ("zcbuf-ioctl"), the CQ/SQ ring woken by the eventfd when idle
+ *     ("zcbuf-ring"), the ring looked at every 2 ms ("zcbuf-ring-batch");
+ *   - the kernel's virtio_net, for an AF_PACKET TPACKET_V3 mmap ring
+ *     ("tpacket-v3"), recvmmsg() on an AF_PACKET raw socket, the copying
+ *     baseline ("recvmmsg"), and AF_XDP in copy and zero-copy mode
+ *     ("afxdp-copy", "afxdp-zc": libxdp's xsk API and its default XDP
+ *     program, queue 0).
+ *
+ * Every consumer reads each packet's length and its first 8 bytes (what a
+ * packet filter looks at), nothing more.  One CSV row per path and frame
+ * size, as zcbench's:
+ *
+ *   nic,ROW,KERNEL,BOOT,BYTES,PACKETS,CPU_US,PPS,NS_PER_BYTE,NOTE
+ *
+ * CPU_US is the consumer thread's CPU time (CLOCK_THREAD_CPUTIME_ID) per
+ * packet; PPS is packets per second of guest time; NS_PER_BYTE is consumer
+ * CPU per received byte.  On the one guest CPU of the bench, softirq work
+ * that interrupts the consumer counts as its time (Debian's kernels have no
+ * IRQ_TIME_ACCOUNTING); the note says how much of the guest's time went to
+ * softirqs and kernel threads, read from /proc/stat.  A path that cannot run
+ * prints a row with no figures and the error it got, in its note.
+ *
+ * usage: nicbench [-k KERNEL] [-b BOOT] [-o CSV] [-s SIZES] [-n PACKETS] ROW...
+ *   ROW: zcbuf tpacket recvmmsg afxdp all
+ */
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_link.h>
+#include <linux/zcbuf.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef NICBENCH_XDP
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include <xdp/xsk.h>
+#endif
+
+#define ZDRV		"/sys/bus/virtio/drivers/zcbuf_virtio_net"
+#define VDRV		"/sys/bus/virtio/drivers/virtio_net"
+#define ZPARAM		"/sys/module/zcbuf_virtio_net/parameters/devices"
+#define PGDIR		"/proc/net/pktgen"
+#define MTU		9000
+#define WARMUP		200
+#define TICK_US		2000
+
+static const char *kernel_label = "?", *boot_label = "nic";
+static FILE *csv;
+static int failures;
+static char peer_dev[32], dut_dev[32], peer_if[IF_NAMESIZE], dut_if[IF_NAMESIZE];
+static char dut_mac[32];
+static volatile uint64_t sink;
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "nicbench: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static void warnx_(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "nicbench: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	failures++;
+}
+
+static uint64_t ns_of(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int xioctl(int fd, unsigned long cmd, void *arg)
+{
+	int r;
+
+	do {
+		r = ioctl(fd, cmd, arg);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	size_t len = strlen(val);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, len) != (ssize_t)len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	return (int)n;
+}
+
+/* ---- the measurement and its context ---- */
+
+/* /proc/stat's first line: user nice system idle iowait irq softirq */
+struct cpustat {
+	uint64_t v[7];
+};
+
+static void cpustat(struct cpustat *c)
+{
+	FILE *f = fopen("/proc/stat", "r");
+
+	memset(c, 0, sizeof(*c));
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+		   " %" SCNu64 " %" SCNu64 " %" SCNu64, &c->v[0], &c->v[1],
+		   &c->v[2], &c->v[3], &c->v[4], &c->v[5], &c->v[6]) != 7)
+		memset(c, 0, sizeof(*c));
+	fclose(f);
+}
+
+struct meas {
+	uint64_t cpu0, wall0, cpu, wall;
+	struct cpustat st0, st;
+};
+
+static void meas_start(struct meas *m)
+{
+	cpustat(&m->st0);
+	m->wall0 = ns_of(CLOCK_MONOTONIC);
+	m->cpu0 = ns_of(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static void meas_end(struct meas *m)
+{
+	m->cpu = ns_of(CLOCK_THREAD_CPUTIME_ID) - m->cpu0;
+	m->wall = ns_of(CLOCK_MONOTONIC) - m->wall0;
+	cpustat(&m->st);
+}
+
+/*
+ * One CSV row for @pkts packets of @bytes (the nominal frame size) measured
+ * by @m; @pkts 0: the path could not run, @why says why.
+ */
+static void row(const char *name, uint32_t bytes, uint64_t pkts,
+		const struct meas *m, const char *why)
+{
+	double cpu_us = 0, pps = 0, nspb = 0;
+	char note[768] = "";
+
+	if (pkts) {
+		uint64_t tot = 0, d[7];
+
+		for (int i = 0; i < 7; i++) {
+			d[i] = m->st.v[i] - m->st0.v[i];
+			tot += d[i];
+		}
+		cpu_us = m->cpu / 1e3 / pkts;
+		pps = m->wall ? pkts * 1e9 / m->wall : 0;
+		nspb = (double)m->cpu / ((double)bytes * pkts);
+		if (!tot)
+			tot = 1;
+		snprintf(note, sizeof(note),
+			 "consumer %.0f%% of guest time; guest CPU (ticks) user %.0f%% "
+			 "system %.0f%% softirq %.0f%% idle %.0f%%; ",
+			 m->wall ? 100.0 * m->cpu / m->wall : 0,
+			 100.0 * d[0] / tot, 100.0 * d[2] / tot,
+			 100.0 * d[6] / tot, 100.0 * (d[3] + d[4]) / tot);
+	}
+	snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s", why);
+	for (char *p = note; *p; p++)
+		if (*p == ',' || *p == '\n')
+			*p = ';';
+	printf("nic,%s,%s,%s,%u,%" PRIu64 ",%.3f,%.1f,%.4f,%s\n", name,
+	       kernel_label, boot_label, bytes, pkts, cpu_us, pps, nspb, note);
+	fflush(stdout);
+	if (csv) {
+		fprintf(csv, "nic,%s,%s,%s,%u,%" PRIu64 ",%.3f,%.1f,%.4f,%s\n",
+			name, kernel_label, boot_label, bytes, pkts, cpu_us, pps,
+			nspb, note);
+		fflush(csv);
+	}
+}
+
+/* What every consumer does with a packet: its length and first 8 bytes. */
+static inline void look(const uint8_t *p, uint32_t len)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	sink += w + len;
+}
+
+/* ---- devices: which NIC is which, who drives it ---- */
+
+static int virtio_nets(char names[][32], int max)
+{
+	struct dirent **list;
+	int n, found = 0;
+
+	n = scandir("/sys/bus/virtio/devices", &list, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		char path[300], id[32];
+
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device",
+			 list[i]->d_name);
+		if (found < max && read_file(path, id, sizeof(id)) > 0 &&
+		    strtoul(id, NULL, 0) == 1)
+			snprintf(names[found++], 32, "%.31s", list[i]->d_name);
+		free(list[i]);
+	}
+	free(list);
+	return found;
+}
+
+static void driver_of(const char *dev, char *drv, size_t len)
+{
+	char path[128], target[256];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/driver", dev);
+	n = readlink(path, target, sizeof(target) - 1);
+	drv[0] = 0;
+	if (n > 0) {
+		target[n] = 0;
+		snprintf(drv, len, "%s", strrchr(target, '/') + 1);
+	}
+}
+
+static int ifname_of(const char *dev, char *ifname)
+{
+	char path[128];
+	struct dirent *e;
+	DIR *d;
+
+	for (int tries = 0; tries < 100; tries++) {
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/net", dev);
+		d = opendir(path);
+		if (d) {
+			while ((e = readdir(d)))
+				if (e->d_name[0] != '.') {
+					snprintf(ifname, IF_NAMESIZE, "%.15s", e->d_name);
+					closedir(d);
+					return 0;
+				}
+			closedir(d);
+		}
+		usleep(20000);
+	}
+	return -ENOENT;
+}
+
+static int if_mtu_up(const char *ifname, int mtu)
+{
+	struct ifreq ifr = { 0 };
+	char path[128];
+	int s, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 ifname);
+	write_file(path, "1");
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_mtu = mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr))
+		ret = -errno;
+	if (!ret && ioctl(s, SIOCGIFFLAGS, &ifr))
+		ret = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret && ioctl(s, SIOCSIFFLAGS, &ifr))
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+/* Give the NIC under test to @drv ("virtio_net" or "zcbuf_virtio_net"). */
+static void dut_to(const char *drv)
+{
+	char cur[64], path[128];
+
+	driver_of(dut_dev, cur, sizeof(cur));
+	if (!strcmp(cur, drv) && !strcmp(drv, "zcbuf_virtio_net"))
+		return;
+	if (cur[0] && strcmp(cur, drv)) {
+		snprintf(path, sizeof(path), "/sys/bus/virtio/drivers/%s/unbind", cur);
+		if (write_file(path, dut_dev))
+			die("unbind %s from %s: %s", dut_dev, cur, strerror(errno));
+	}
+	snprintf(path, sizeof(path), "/sys/bus/virtio/drivers/%s/bind", drv);
+	if (strcmp(cur, drv) && write_file(path, dut_dev))
+		die("bind %s to %s: %s", dut_dev, drv, strerror(errno));
+	if (!strcmp(drv, "virtio_net")) {
+		if (ifname_of(dut_dev, dut_if))
+			die("%s: no interface", dut_dev);
+		if (if_mtu_up(dut_if, MTU))
+			die("%s: MTU %d / up failed", dut_if, MTU);
+	}
+}
+
+static void setup_nics(void)
+{
+	char names[4][32], drv[64], path[128];
+
+	if (virtio_nets(names, 4) < 2)
+		die("needs two virtio-net devices on one QEMU hub");
+	snprintf(peer_dev, sizeof(peer_dev), "%s", names[0]);
+	snprintf(dut_dev, sizeof(dut_dev), "%s", names[1]);
+	driver_of(peer_dev, drv, sizeof(drv));
+	if (strcmp(drv, "virtio_net") &&
+	    write_file(VDRV "/bind", peer_dev))
+		die("bind the peer %s to virtio_net: %s", peer_dev, strerror(errno));
+	if (ifname_of(peer_dev, peer_if) || if_mtu_up(peer_if, MTU))
+		die("peer %s: no interface, or MTU %d refused", peer_dev, MTU);
+	/* zcbuf_virtio_net may take the NIC under test, and only that one. */
+	if (!access(ZPARAM, F_OK) && write_file(ZPARAM, dut_dev))
+		die("%s: %s", ZPARAM, strerror(errno));
+	dut_to("virtio_net");
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", dut_if);
+	if (read_file(path, dut_mac, sizeof(dut_mac)) <= 0)
+		die("%s: no MAC address", dut_if);
+	printf("nicbench: peer %s (%s), under test %s (%s, %s)\n", peer_dev,
+	       peer_if, dut_dev, dut_if, dut_mac);
+}
+
+/* ---- the sender: pktgen on the peer, flat out ---- */
+
+static pid_t pg_pid;
+
+static void pg_cmd(const char *file, const char *fmt, ...)
+{
+	char path[128], cmd[128], res[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
+	va_end(ap);
+	/* pgctrl drops the last character, taking it for a newline. */
+	strcat(cmd, "\n");
+	snprintf(path, sizeof(path), PGDIR "/%s", file);
+	if (write_file(path, cmd))
+		die("pktgen %s: \"%s\": %s", file, cmd, strerror(errno));
+	if (strcmp(file, "pgctrl") && strncmp(file, "kpktgend", 8) &&
+	    read_file(path, res, sizeof(res)) > 0 && strstr(res, "Result: ERROR"))
+		die("pktgen %s: \"%s\": %s", file, cmd, strstr(res, "Result:"));
+}
+
+static void pg_setup(void)
+{
+	if (access(PGDIR "/kpktgend_0", F_OK))
+		die("no " PGDIR "/kpktgend_0 (modprobe pktgen?)");
+	pg_cmd("kpktgend_0", "rem_device_all");
+	pg_cmd("kpktgend_0", "add_device %s", peer_if);
+	pg_cmd(peer_if, "count 0");
+	pg_cmd(peer_if, "delay 0");
+	pg_cmd(peer_if, "clone_skb 0");
+	pg_cmd(peer_if, "dst 10.99.0.2");
+	pg_cmd(peer_if, "src_min 10.99.0.1");
+	pg_cmd(peer_if, "src_max 10.99.0.1");
+	pg_cmd(peer_if, "udp_dst_min 9");
+	pg_cmd(peer_if, "udp_dst_max 9");
+}
+
+/* Frames of @size bytes (without the FCS; 60 for the 64 B row). */
+static void pg_start(uint32_t size)
+{
+	pg_cmd(peer_if, "pkt_size %u", size);
+	pg_cmd(peer_if, "dst_mac %s", dut_mac);
+	pg_pid = fork();
+	if (pg_pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pg_pid) {
+		/* Returns when stopped. */
+		_exit(write_file(PGDIR "/pgctrl", "start\n") ? 1 : 0);
+	}
+}
+
+/* Stop the sender; how many it sent. */
+static uint64_t pg_stop(void)
+{
+	char res[4096], *p;
+	uint64_t sent = 0;
+	int st;
+
+	if (!pg_pid)
+		return 0;
+	pg_cmd("pgctrl", "stop");
+	waitpid(pg_pid, &st, 0);
+	pg_pid = 0;
+	snprintf(res, sizeof(res), PGDIR "/%s", peer_if);
+	if (read_file(res, res, sizeof(res)) > 0 && (p = strstr(res, "pkts-sofar: ")))
+		sent = strtoull(p + 12, NULL, 10);
+	return sent;
+}
+
+static uint64_t if_stat(const char *ifname, const char *what)
+{
+	char path[160], v[32];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", ifname, what);
+	return read_file(path, v, sizeof(v)) > 0 ? strtoull(v, NULL, 10) : 0;
+}
+
+/* No packet for 10 s: say what the sender and the NICs did, and stop. */
+static void stalled(const char *what)
+{
+	char res[4096] = "", *p;
+
+	snprintf(res, sizeof(res), PGDIR "/%s", peer_if);
+	if (read_file(res, res, sizeof(res)) <= 0)
+		res[0] = 0;
+	p = strstr(res, "Current:");
+	fprintf(stderr, "nicbench: %s: no packet in 10 s; peer %s tx_packets %"
+		PRIu64 "; pktgen %s\n", what, peer_if,
+		if_stat(peer_if, "tx_packets"), p ? p : res);
+	if (pg_pid)
+		pg_cmd("pgctrl", "stop");
+	die("stalled");
+}
+
+/* ---- frame sizes ---- */
+
+struct size_cfg {
+	uint32_t bytes;		/* nominal, the row's size */
+	uint32_t frame;		/* pktgen's frame, without the FCS */
+	uint32_t pkts;		/* measured packets */
+};
+
+static struct size_cfg sizes[] = {
+	{ 64, 60, 8000 },
+	{ 1500, 1500, 4000 },
+	{ 9000, 9000, 1500 },
+};
+
+/* ---- zcbuf on virtio-net ---- */
+
+#define ZNBUF	16
+#define ZPKTS	16	/* per buffer: 16 x 16 = the 256 entries of the RX ring */
+
+struct zc {
+	int fd, efd;
+	uint32_t first, frame_size;
+	uint8_t *map[ZNBUF];
+	size_t size;
+	struct zcbuf_ring_setup rs;
+	uint8_t *ring;
+};
+
+static int zc_device_id(int fd, const char *name)
+{
+	for (int tries = 0; tries < 250; tries++) {
+		struct zcbuf_device_desc d = { 0 };
+
+		while (!xioctl(fd, ZCBUF_IOC_DEVICE_INFO, &d)) {
+			if (!strcmp(d.name, name))
+				return (int)d.id;
+			d.id++;
+		}
+		usleep(20000);
+	}
+	return -ENODEV;
+}
+
+static int zc_open(struct zc *z, uint32_t pkt_max, char *why, size_t wlen)
+{
+	struct zcbuf_config cfg = { 0 };
+	struct zcbuf_alloc a = { 0 };
+	struct zcbuf_eventfd e = { 0 };
+	char name[64];
+	int id;
+
+	memset(z, 0, sizeof(*z));
+	z->fd = open("/dev/zcbuf", O_RDWR | O_CLOEXEC);
+	if (z->fd < 0)
+		die("open /dev/zcbuf: %s", strerror(errno));
+	snprintf(name, sizeof(name), "vnet-%s", dut_dev);
+	id = zc_device_id(z->fd, name);
+	if (id < 0) {
+		snprintf(why, wlen, "no zcbuf device %s", name);
+		close(z->fd);
+		return -1;
+	}
+	cfg.personality = ZCBUF_DEV_NIC_RX;
+	cfg.pkt_max = pkt_max;
+	cfg.pkts_per_buffer = ZPKTS;
+	cfg.device = (uint32_t)id;
+	if (xioctl(z->fd, ZCBUF_IOC_CONFIG, &cfg))
+		die("CONFIG pkt_max %u: %s", pkt_max, strerror(errno));
+	z->frame_size = cfg.frame_size;
+	a.size = cfg.frame_size;
+	a.count = ZNBUF;
+	if (xioctl(z->fd, ZCBUF_IOC_ALLOC, &a))
+		die("ALLOC: %s", strerror(errno));
+	z->first = a.first_index;
+	for (uint32_t i = 0; i < ZNBUF; i++) {
+		struct zcbuf_query q = { .index = a.first_index + i };
+
+		if (xioctl(z->fd, ZCBUF_IOC_QUERY, &q))
+			die("QUERY: %s", strerror(errno));
+		z->size = q.size;
+		z->map[i] = mmap(NULL, q.size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, z->fd, q.offset);
+		if (z->map[i] == MAP_FAILED)
+			die("mmap: %s", strerror(errno));
+	}
+	z->efd = eventfd(0, EFD_CLOEXEC);
+	e.fd = z->efd;
+	if (z->efd < 0 || xioctl(z->fd, ZCBUF_IOC_SET_EVENTFD, &e))
+		die("eventfd: %s", strerror(errno));
+	return 0;
+}
+
+static void zc_start(struct zc *z)
+{
+	struct zcbuf_stream s = { 0 };
+
+	for (uint32_t i = 0; i < ZNBUF; i++) {
+		struct zcbuf_qbuf q = { .index = z->first + i };
+
+		if (xioctl(z->fd, ZCBUF_IOC_QBUF, &q))
+			die("QBUF: %s", strerror(errno));
+	}
+	if (xioctl(z->fd, ZCBUF_IOC_STREAMON, &s))
+		die("STREAMON: %s", strerror(errno));
+}
+
+static void zc_close(struct zc *z, struct zcbuf_stats *st)
+{
+	struct zcbuf_stream s = { 0 };
+
+	memset(st, 0, sizeof(*st));
+	xioctl(z->fd, ZCBUF_IOC_STATS, st);
+	xioctl(z->fd, ZCBUF_IOC_STREAMOFF, &s);
+	for (uint32_t i = 0; i < ZNBUF; i++)
+		munmap(z->map[i], z->size);
+	if (z->ring)
+		munmap(z->ring, z->rs.mmap_size);
+	close(z->efd);
+	close(z->fd);
+}
+
+/*
+ * The consumer's look at a completed buffer: its descriptor table and each
+ * packet's first bytes.  No SYNC: this boot has no swiotlb and x86 is
+ * coherent (zcbench's sync rows measure that cost separately).
+ */
+static uint32_t zc_look(struct zc *z, uint32_t index, uint32_t npackets,
+			uint32_t flags)
+{
+	const uint8_t *buf = z->map[index - z->first];
+	const struct zcbuf_pkt_desc *d = (const void *)buf;
+
+	if (flags & ZCBUF_DQ_ERROR)
+		warnx_("buffer %u completed with an error", index);
+	for (uint32_t i = 0; i < npackets; i++)
+		look(buf + d[i].offset, d[i].length);
+	return npackets;
+}
+
+static uint64_t efd_wait(int efd)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	uint64_t v;
+
+	while (poll(&p, 1, 10000) != 1)
+		if (errno != EINTR)
+			stalled("zcbuf eventfd");
+	while (read(efd, &v, sizeof(v)) != sizeof(v))
+		if (errno != EINTR)
+			die("eventfd read: %s", strerror(errno));
+	return v;
+}
+
+static uint64_t zc_consume_ioctl(struct zc *z, uint64_t want)
+{
+	uint64_t n = 0;
+
+	while (n < want) {
+		uint64_t ready = efd_wait(z->efd);
+
+		while (ready--) {
+			struct zcbuf_dqbuf d = { 0 };
+			struct zcbuf_qbuf q = { 0 };
+
+			if (xioctl(z->fd, ZCBUF_IOC_DQBUF, &d))
+				die("DQBUF: %s", strerror(errno));
+			n += zc_look(z, d.index, d.npackets, d.flags);
+			q.index = d.index;
+			if (xioctl(z->fd, ZCBUF_IOC_QBUF, &q))
+				die("QBUF: %s", strerror(errno));
+		}
+	}
+	return n;
+}
+
+#define RW(z, off)	((uint32_t *)((z)->ring + (off)))
+
+struct ring_state {
+	uint32_t head, tail;
+	uint64_t sleeps, kicks, batches;
+};
+
+static uint64_t zc_consume_ring(struct zc *z, uint64_t want,
+				struct ring_state *r, uint32_t tick_us)
+{
+	const struct zcbuf_ring_setup *rs = &z->rs;
+	struct zcbuf_cqe *cqes = (void *)(z->ring + rs->cq.array);
+	struct zcbuf_sqe *sqes = (void *)(z->ring + rs->sq.array);
+	uint32_t mask = rs->cq.entries - 1;
+	uint64_t n = 0;
+
+	while (n < want) {
+		uint32_t prod = __atomic_load_n(RW(z, rs->cq.producer),
+						__ATOMIC_ACQUIRE);
+
+		if (prod == r->head && tick_us) {
+			struct timespec ts = { 0, tick_us * 1000L };
+
+			nanosleep(&ts, NULL);
+			r->sleeps++;
+			continue;
+		}
+		if (prod == r->head) {
+			__atomic_store_n(RW(z, rs->cq.flags),
+					 ZCBUF_RING_CQ_WANT_WAKEUP, __ATOMIC_RELAXED);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (__atomic_load_n(RW(z, rs->cq.producer),
+					    __ATOMIC_ACQUIRE) == r->head) {
+				efd_wait(z->efd);
+				r->sleeps++;
+			}
+			__atomic_store_n(RW(z, rs->cq.flags), 0, __ATOMIC_RELAXED);
+			continue;
+		}
+		r->batches++;
+		while (r->head != prod) {
+			const struct zcbuf_cqe *c = &cqes[r->head & mask];
+			struct zcbuf_sqe *s = &sqes[r->tail & (rs->sq.entries - 1)];
+
+			n += zc_look(z, c->index, c->npackets, c->flags);
+			s->index = c->index;
+			s->flags = 0;
+			s->bytesused = 0;
+			r->head++;
+			r->tail++;
+		}
+		__atomic_store_n(RW(z, rs->cq.consumer), r->head, __ATOMIC_RELEASE);
+		__atomic_store_n(RW(z, rs->sq.producer), r->tail, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(RW(z, rs->sq.flags), __ATOMIC_RELAXED) &
+		    ZCBUF_RING_SQ_NEED_WAKEUP) {
+			struct zcbuf_ring_kick k = { 0 };
+
+			if (xioctl(z->fd, ZCBUF_IOC_RING_KICK, &k))
+				die("RING_KICK: %s", strerror(errno));
+			r->kicks++;
+		}
+	}
+	return n;
+}
+
+static void bench_zcbuf(const struct size_cfg *sc)
+{
+	static const char *const names[] = { "zcbuf-ioctl", "zcbuf-ring",
+					     "zcbuf-ring-batch" };
+
+	dut_to("zcbuf_virtio_net");
+	for (int v = 0; v < 3; v++) {
+		struct ring_state r = { 0 };
+		struct zcbuf_stats st;
+		char why[320];
+		struct meas m;
+		uint64_t n, sent;
+		struct zc z;
+
+		if (zc_open(&z, sc->bytes < 64 ? 64 : sc->bytes, why, sizeof(why))) {
+			row(names[v], sc->bytes, 0, NULL, why);
+			continue;
+		}
+		if (v) {
+			if (xioctl(z.fd, ZCBUF_IOC_RING_SETUP, &z.rs))
+				die("RING_SETUP: %s", strerror(errno));
+			z.ring = mmap(NULL, z.rs.mmap_size, PROT_READ | PROT_WRITE,
+				      MAP_SHARED, z.fd, z.rs.mmap_offset);
+			if (z.ring == MAP_FAILED)
+				die("ring mmap: %s", strerror(errno));
+		}
+		zc_start(&z);
+		pg_start(sc->frame);
+		if (v)
+			zc_consume_ring(&z, WARMUP, &r, v == 2 ? TICK_US : 0);
+		else
+			zc_consume_ioctl(&z, WARMUP);
+		r.sleeps = r.kicks = r.batches = 0;
+		meas_start(&m);
+		if (v)
+			n = zc_consume_ring(&z, sc->pkts, &r, v == 2 ? TICK_US : 0);
+		else
+			n = zc_consume_ioctl(&z, sc->pkts);
+		meas_end(&m);
+		sent = pg_stop();
+		zc_close(&z, &st);
+		if (v)
+			snprintf(why, sizeof(why), "CQ/SQ %s; %" PRIu64 " %s; %" PRIu64
+				 " kicks; %.1f packets per batch; ",
+				 v == 2 ? "polled every 2 ms" : "+ eventfd when idle",
+				 r.sleeps, v == 2 ? "nanosleeps" : "eventfd sleeps",
+				 r.kicks, (double)n / (r.batches ? r.batches : 1));
+		else
+			snprintf(why, sizeof(why), "eventfd read + DQBUF + QBUF per buffer; ");
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			 "%u buffers of %u packets; pktgen sent %" PRIu64
+			 " in the row; zcbuf dropped (no buffer) %" PRIu64,
+			 ZNBUF, ZPKTS, sent, (uint64_t)st.drops_no_buffer);
+		row(names[v], sc->bytes, n, &m, why);
+	}
+}
+
+/* ---- the kernel's virtio_net: AF_PACKET and AF_XDP ---- */
+
+static int packet_socket(void)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_protocol = htons(ETH_P_ALL) };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("AF_PACKET socket: %s", strerror(errno));
+	sll.sll_ifindex = (int)if_nametoindex(dut_if);
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
+		die("bind %s: %s", dut_if, strerror(errno));
+	return fd;
+}
+
+static void packet_stats(int fd, char *why, size_t len)
+{
+	struct tpacket_stats_v3 st = { 0 };
+	socklen_t sl = sizeof(st);
+
+	getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
+	snprintf(why + strlen(why), len - strlen(why),
+		 "socket dropped %u (PACKET_STATISTICS); ", st.tp_drops);
+}
+
+#define TP_BLOCK	(1U << 16)
+#define TP_BLOCKS	64
+#define TP_TOV_MS	2
+
+static uint64_t tp_consume(int fd, uint8_t *ring, uint32_t *blk, uint64_t want,
+			   uint64_t *polls, uint64_t *blocks)
+{
+	uint64_t n = 0;
+
+	while (n < want) {
+		struct tpacket_block_desc *bd = (void *)(ring + *blk * TP_BLOCK);
+		struct tpacket3_hdr *h;
+
+		if (!(__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
+		      TP_STATUS_USER)) {
+			struct pollfd p = { .fd = fd, .events = POLLIN | POLLERR };
+
+			if (poll(&p, 1, 10000) == 0)
+				stalled("TPACKET_V3 ring");
+			(*polls)++;
+			continue;
+		}
+		h = (void *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
+		for (uint32_t i = 0; i < bd->hdr.bh1.num_pkts; i++) {
+			look((uint8_t *)h + h->tp_mac, h->tp_snaplen);
+			h = (void *)((uint8_t *)h + h->tp_next_offset);
+		}
+		n += bd->hdr.bh1.num_pkts;
+		(*blocks)++;
+		__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
+				 __ATOMIC_RELEASE);
+		*blk = (*blk + 1) % TP_BLOCKS;
+	}
+	return n;
+}
+
+static void bench_tpacket(const struct size_cfg *sc)
+{
+	struct tpacket_req3 req = {
+		.tp_block_size = TP_BLOCK, .tp_block_nr = TP_BLOCKS,
+		.tp_frame_size = 2048,
+		.tp_frame_nr = TP_BLOCK / 2048 * TP_BLOCKS,
+		.tp_retire_blk_tov = TP_TOV_MS,
+	};
+	uint64_t n, polls = 0, blocks = 0, sent, d0;
+	int fd, ver = TPACKET_V3;
+	uint32_t blk = 0;
+	char why[512];
+	uint8_t *ring;
+	struct meas m;
+
+	dut_to("virtio_net");
+	fd = packet_socket();
+	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)))
+		die("TPACKET_V3 ring: %s", strerror(errno));
+	ring = mmap(NULL, (size_t)TP_BLOCK * TP_BLOCKS, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	if (ring == MAP_FAILED)
+		die("TPACKET_V3 mmap: %s", strerror(errno));
+	d0 = if_stat(dut_if, "rx_dropped");
+	pg_start(sc->frame);
+	tp_consume(fd, ring, &blk, WARMUP, &polls, &blocks);
+	polls = blocks = 0;
+	meas_start(&m);
+	n = tp_consume(fd, ring, &blk, sc->pkts, &polls, &blocks);
+	meas_end(&m);
+	sent = pg_stop();
+	snprintf(why, sizeof(why), "virtio_net; %u blocks of %u KiB; retire "
+		 "timeout %u ms; %" PRIu64 " polls; %.1f packets per block; ",
+		 TP_BLOCKS, TP_BLOCK >> 10, TP_TOV_MS, polls,
+		 (double)n / (blocks ? blocks : 1));
+	packet_stats(fd, why, sizeof(why));
+	snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		 "NIC rx_dropped %" PRIu64 "; pktgen sent %" PRIu64 " in the row",
+		 if_stat(dut_if, "rx_dropped") - d0, sent);
+	row("tpacket-v3", sc->bytes, n, &m, why);
+	munmap(ring, (size_t)TP_BLOCK * TP_BLOCKS);
+	close(fd);
+}
+
+#define MM_VLEN	64
+#define MM_BUF	9216
+
+static uint64_t mm_consume(int fd, struct mmsghdr *msgs, uint8_t *bufs,
+			   uint64_t want, uint64_t *calls)
+{
+	uint64_t n = 0;
+
+	while (n < want) {
+		int r = recvmmsg(fd, msgs, MM_VLEN, MSG_WAITFORONE, NULL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)	/* SO_RCVTIMEO */
+				stalled("recvmmsg");
+			die("recvmmsg: %s", strerror(errno));
+		}
+		(*calls)++;
+		for (int i = 0; i < r; i++)
+			look(bufs + (size_t)i * MM_BUF, msgs[i].msg_len);
+		n += r;
+	}
+	return n;
+}
+
+static void bench_recvmmsg(const struct size_cfg *sc)
+{
+	static struct mmsghdr msgs[MM_VLEN];
+	static struct iovec iov[MM_VLEN];
+	uint64_t n, calls = 0, sent, d0;
+	uint8_t *bufs = malloc((size_t)MM_VLEN * MM_BUF);
+	struct timeval tmo = { .tv_sec = 10 };
+	char why[512];
+	struct meas m;
+	int fd;
+
+	if (!bufs)
+		die("malloc");
+	memset(bufs, 0, (size_t)MM_VLEN * MM_BUF);
+	for (int i = 0; i < MM_VLEN; i++) {
+		iov[i].iov_base = bufs + (size_t)i * MM_BUF;
+		iov[i].iov_len = MM_BUF;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	dut_to("virtio_net");
+	fd = packet_socket();
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)))
+		die("SO_RCVTIMEO: %s", strerror(errno));
+	d0 = if_stat(dut_if, "rx_dropped");
+	pg_start(sc->frame);
+	mm_consume(fd, msgs, bufs, WARMUP, &calls);
+	calls = 0;
+	meas_start(&m);
+	n = mm_consume(fd, msgs, bufs, sc->pkts, &calls);
+	meas_end(&m);
+	sent = pg_stop();
+	snprintf(why, sizeof(why), "virtio_net; AF_PACKET SOCK_RAW; recvmmsg of up "
+		 "to %u (MSG_WAITFORONE); %.1f packets per call; ", MM_VLEN,
+		 (double)n / (calls ? calls : 1));
+	packet_stats(fd, why, sizeof(why));
+	snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		 "NIC rx_dropped %" PRIu64 "; pktgen sent %" PRIu64 " in the row",
+		 if_stat(dut_if, "rx_dropped") - d0, sent);
+	row("recvmmsg", sc->bytes, n, &m, why);
+	close(fd);
+	free(bufs);
+}
+
+#ifdef NICBENCH_XDP
+#define XSK_FRAMES	4096
+#define XSK_FRAME	XSK_UMEM__DEFAULT_FRAME_SIZE
+#define XSK_RING	2048
+
+static char xdp_msg[256];
+
+static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	if (level <= LIBXDP_WARN) {
+		vsnprintf(xdp_msg, sizeof(xdp_msg), fmt, ap);
+		fprintf(stderr, "nicbench: libxdp: %s", xdp_msg);
+	}
+	return 0;
+}
+
+static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level <= LIBBPF_WARN) {
+		vsnprintf(xdp_msg, sizeof(xdp_msg), fmt, ap);
+		fprintf(stderr, "nicbench: libbpf: %s", xdp_msg);
+	}
+	return 0;
+}
+
+struct xsk {
+	struct xsk_umem *umem;
+	struct xsk_socket *sock;
+	struct xsk_ring_prod fq;
+	struct xsk_ring_cons cq, rx;
+	void *area;
+};
+
+static uint64_t xsk_consume(struct xsk *x, uint64_t want, uint64_t *polls,
+			    uint64_t *batches)
+{
+	int fd = xsk_socket__fd(x->sock);
+	uint64_t n = 0;
+
+	while (n < want) {
+		uint32_t idx = 0, fidx = 0, got;
+
+		got = xsk_ring_cons__peek(&x->rx, 64, &idx);
+		if (!got) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 10000) == 0)
+				stalled("AF_XDP RX ring");
+			(*polls)++;
+			continue;
+		}
+		(*batches)++;
+		while (xsk_ring_prod__reserve(&x->fq, got, &fidx) != got)
+			;
+		for (uint32_t i = 0; i < got; i++) {
+			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+
+			look(xsk_umem__get_data(x->area, d->addr), d->len);
+			*xsk_ring_prod__fill_addr(&x->fq, fidx + i) =
+				xsk_umem__extract_addr(d->addr);
+		}
+		xsk_ring_prod__submit(&x->fq, got);
+		xsk_ring_cons__release(&x->rx, got);
+		n += got;
+	}
+	return n;
+}
+
+static void bench_afxdp(const struct size_cfg *sc)
+{
+	static const char *const names[] = { "afxdp-copy", "afxdp-zc" };
+
+	dut_to("virtio_net");
+	for (int zc = 0; zc < 2; zc++) {
+		struct xsk_umem_config ucfg = {
+			.fill_size = XSK_RING, .comp_size = XSK_RING,
+			.frame_size = XSK_FRAME,
+		};
+		struct xsk_socket_config cfg = {
+			.rx_size = XSK_RING, .tx_size = XSK_RING,
+			.xdp_flags = XDP_FLAGS_DRV_MODE,
+			.bind_flags = zc ? XDP_ZEROCOPY : XDP_COPY,
+		};
+		int mtu = sc->frame <= 1500 ? 1500 : MTU, ret;
+		uint64_t n, polls = 0, batches = 0, sent, d0;
+		struct xsk x = { 0 };
+		uint32_t idx;
+		char why[512];
+		struct meas m;
+
+		if (if_mtu_up(dut_if, mtu))
+			die("%s: MTU %d", dut_if, mtu);
+		x.area = mmap(NULL, (size_t)XSK_FRAMES * XSK_FRAME,
+			      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (x.area == MAP_FAILED)
+			die("mmap umem: %s", strerror(errno));
+		ret = xsk_umem__create(&x.umem, x.area, (uint64_t)XSK_FRAMES * XSK_FRAME,
+				       &x.fq, &x.cq, &ucfg);
+		if (ret)
+			die("xsk_umem__create: %s", strerror(-ret));
+		xdp_msg[0] = 0;
+		ret = xsk_socket__create(&x.sock, dut_if, 0, x.umem, &x.rx, NULL, &cfg);
+		if (ret) {
+			char *nl = strchr(xdp_msg, '\n');
+
+			if (nl)
+				*nl = 0;
+			snprintf(why, sizeof(why), "cannot run: xsk_socket__create(%s; "
+				 "queue 0; native XDP; %s; MTU %d) failed: %s%s%s",
+				 dut_if, zc ? "XDP_ZEROCOPY" : "XDP_COPY", mtu,
+				 strerror(-ret), xdp_msg[0] ? "; libxdp: " : "", xdp_msg);
+			row(names[zc], sc->bytes, 0, NULL, why);
+			xsk_umem__delete(x.umem);
+			munmap(x.area, (size_t)XSK_FRAMES * XSK_FRAME);
+			continue;
+		}
+		if (xsk_ring_prod__reserve(&x.fq, XSK_RING, &idx) != XSK_RING)
+			die("fill ring");
+		for (uint32_t i = 0; i < XSK_RING; i++)
+			*xsk_ring_prod__fill_addr(&x.fq, idx + i) = (uint64_t)i * XSK_FRAME;
+		xsk_ring_prod__submit(&x.fq, XSK_RING);
+		d0 = if_stat(dut_if, "rx_dropped");
+		pg_start(sc->frame);
+		xsk_consume(&x, WARMUP, &polls, &batches);
+		polls = batches = 0;
+		meas_start(&m);
+		n = xsk_consume(&x, sc->pkts, &polls, &batches);
+		meas_end(&m);
+		sent = pg_stop();
+		{
+			struct xdp_statistics xs = { 0 };
+			socklen_t sl = sizeof(xs);
+
+			getsockopt(xsk_socket__fd(x.sock), SOL_XDP, XDP_STATISTICS,
+				   &xs, &sl);
+			snprintf(why, sizeof(why), "virtio_net; native XDP; libxdp "
+				 "default program; queue 0; MTU %d; %u-B umem frames; "
+				 "%" PRIu64 " polls; %.1f packets per batch; xsk "
+				 "rx_dropped %llu rx_fill_ring_empty %llu; NIC rx_dropped %"
+				 PRIu64 "; pktgen sent %" PRIu64 " in the row", mtu,
+				 XSK_FRAME, polls, (double)n / (batches ? batches : 1),
+				 (unsigned long long)xs.rx_dropped,
+				 (unsigned long long)xs.rx_fill_ring_empty_descs,
+				 if_stat(dut_if, "rx_dropped") - d0, sent);
+		}
+		row(names[zc], sc->bytes, n, &m, why);
+		xsk_socket__delete(x.sock);
+		xsk_umem__delete(x.umem);
+		munmap(x.area, (size_t)XSK_FRAMES * XSK_FRAME);
+	}
+	if_mtu_up(dut_if, MTU);
+}
+#else
+static void bench_afxdp(const struct size_cfg *sc)
+{
+	row("afxdp-copy", sc->bytes, 0, NULL, "cannot run: nicbench built without libxdp");
+	row("afxdp-zc", sc->bytes, 0, NULL, "cannot run: nicbench built without libxdp");
+}
+#endif
+
+int main(int argc, char **argv)
+{
+	const char *out = NULL;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "k:b:o:n:")) != -1) {
+		switch (opt) {
+		case 'k': kernel_label = optarg; break;
+		case 'b': boot_label = optarg; break;
+		case 'o': out = optarg; break;
+		case 'n':
+			for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+				sizes[i].pkts = (uint32_t)(sizes[i].pkts * atof(optarg));
+			break;
+		default:
+			fprintf(stderr, "usage: nicbench [-k KERNEL] [-b BOOT] [-o CSV] "
+				"[-n SCALE] zcbuf|tpacket|recvmmsg|afxdp|all...\n");
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (out) {
+		csv = fopen(out, "a");
+		if (!csv)
+			die("%s: %s", out, strerror(errno));
+	}
+#ifdef NICBENCH_XDP
+	libxdp_set_print(xdp_print);
+	libbpf_set_print(bpf_print);
+	/* libxdp pins its dispatcher in bpffs. */
+	mkdir("/sys/fs/bpf", 0755);
+	mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+#endif
+	setup_nics();
+	pg_setup();
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+		for (int i = optind; i < argc; i++) {
+			bool all = !strcmp(argv[i], "all");
+
+			if (all || !strcmp(argv[i], "zcbuf"))
+				bench_zcbuf(&sizes[s]);
+			if (all || !strcmp(argv[i], "tpacket"))
+				bench_tpacket(&sizes[s]);
+			if (all || !strcmp(argv[i], "recvmmsg"))
+				bench_recvmmsg(&sizes[s]);
+			if (all || !strcmp(argv[i], "afxdp"))
+				bench_afxdp(&sizes[s]);
+		}
+	if (csv)
+		fclose(csv);
+	if (failures)
+		fprintf(stderr, "nicbench: %d problem(s) above\n", failures);
+	return failures ? 1 : 0;
+}
