@@ -31,6 +31,8 @@ set -euo pipefail
 #     -plugins-base/-good: gst-launch-1.0 and the elements the guest tests
 #     and make bench run against zcbufsrc (pngenc, multifilesink, v4l2convert,
 #     v4l2src, videoconvert)
+#   libxdp-dev libbpf-dev: make bench's AF_XDP rows (bench/nicbench.c, linked
+#     statically); libxdp1 brings the default XDP program the guest loads
 PKGS=(
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd
 	build-essential gcc-multilib sparse pahole libpng-dev
@@ -38,6 +40,7 @@ PKGS=(
 	gnuplot-nox v4l-utils man-db
 	libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+	libxdp-dev libbpf-dev
 )
 
 CACHE=${ZCBUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zcbuf}
