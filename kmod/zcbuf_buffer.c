@@ -273,37 +273,46 @@ void zcbuf_buffer_put(struct zcbuf_buffer *buf)
 	kref_put(&buf->kref, zcbuf_buffer_release);
 }
 
-/*
- * Sync [offset, offset + len) of one mapped attachment; buf->lock held.
+/**
+ * zcbuf_buffer_sync_sgt() - sync a byte range of one device's mapping
+ * @dev: the device the table is mapped for
+ * @sgt: the table ->map_dma_buf returned for it
+ * @dir: the direction it was mapped with
+ * @offset: first byte of the buffer
+ * @len: bytes
+ * @for_cpu: true at the start of CPU access, false at its end
+ *
  * Each entry of the table is a mapping of its own (zcbuf_map_chunks()),
  * so a part of one may be synced with dma_sync_single_range_*(), as the
  * DMA API allows for dma_map_page() mappings (never for parts of an sg
- * mapping, whose segments an IOMMU may have merged).
+ * mapping, whose segments an IOMMU may have merged).  Takes no lock and
+ * allocates nothing: the caller keeps the mapping alive.
  */
-static void zcbuf_sync_attachment(struct zcbuf_attachment *a, size_t offset,
-				  size_t len, bool for_cpu)
+void zcbuf_buffer_sync_sgt(struct device *dev, struct sg_table *sgt,
+			   enum dma_data_direction dir, size_t offset,
+			   size_t len, bool for_cpu)
 {
 	size_t pos = 0, end = offset + len;
 	struct scatterlist *sg;
 	unsigned int i;
 
-	for_each_sgtable_dma_sg(&a->sgt, sg, i) {
+	for_each_sgtable_dma_sg(sgt, sg, i) {
 		size_t seg_end = pos + sg_dma_len(sg);
 		size_t from = max(pos, offset), to = min(seg_end, end);
 
 		if (from < to) {
 			/* Always the direction it was mapped with (DMA API). */
 			if (for_cpu)
-				dma_sync_single_range_for_cpu(a->dev,
+				dma_sync_single_range_for_cpu(dev,
 							      sg_dma_address(sg),
 							      from - pos,
-							      to - from, a->dir);
+							      to - from, dir);
 			else
-				dma_sync_single_range_for_device(a->dev,
+				dma_sync_single_range_for_device(dev,
 								 sg_dma_address(sg),
 								 from - pos,
 								 to - from,
-								 a->dir);
+								 dir);
 		}
 		pos = seg_end;
 		if (pos >= end)
@@ -335,7 +344,8 @@ void zcbuf_buffer_sync_range(struct zcbuf_buffer *buf, size_t offset,
 	}
 	list_for_each_entry(a, &buf->attachments, node) {
 		if (a->mapped)
-			zcbuf_sync_attachment(a, offset, len, for_cpu);
+			zcbuf_buffer_sync_sgt(a->dev, &a->sgt, a->dir, offset,
+					      len, for_cpu);
 	}
 	mutex_unlock(&buf->lock);
 }

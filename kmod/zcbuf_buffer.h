@@ -56,6 +56,9 @@ void zcbuf_buffer_put(struct zcbuf_buffer *buf);
 struct dma_buf *zcbuf_buffer_export(struct zcbuf_buffer *buf, int flags);
 void zcbuf_buffer_sync_range(struct zcbuf_buffer *buf, size_t offset,
 			     size_t len, bool for_cpu);
+void zcbuf_buffer_sync_sgt(struct device *dev, struct sg_table *sgt,
+			   enum dma_data_direction dir, size_t offset,
+			   size_t len, bool for_cpu);
 int zcbuf_buffer_wait_device(struct dma_resv *resv,
 			     enum dma_data_direction dir);
 int zcbuf_buffer_revoke_cpu(struct zcbuf_buffer *buf);

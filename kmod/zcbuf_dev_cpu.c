@@ -6,11 +6,19 @@
  * next to them itself: virtio-net says where a frame landed only in its
  * used ring, so zcbuf-virtio-net writes the descriptor table of an RX
  * buffer (and reads the frames to checksum them) with the CPU.  These
- * helpers do that as the DMA API asks: the range is synced for the CPU
- * first and given back to the devices afterwards, so the bytes survive
- * bounce buffers and non-coherent caches.  A device that writes this way
- * sets ZCBUF_DEVICE_CPU_WRITES: its RX mappings are then bidirectional,
- * the only direction in which CPU writes reach the device's view.
+ * helpers do that as the DMA API asks: the range of the device's mapping
+ * is synced for the CPU first and given back to the device afterwards, so
+ * the bytes survive bounce buffers and non-coherent caches.  A device that
+ * writes this way sets ZCBUF_DEVICE_CPU_WRITES: its RX mappings are then
+ * bidirectional, the only direction in which CPU writes reach the
+ * device's view.  Only the device's own mapping is synced: every other
+ * user of the buffer (user space, another importer, a kernel vmap) syncs
+ * its view when it begins CPU access, after the completion.
+ *
+ * They take no lock and allocate nothing (the device's mapping stays
+ * while it holds the buffer), so a driver may call them between
+ * zcbuf_queue_take() and zcbuf_queue_complete(), on the path that
+ * signals the buffer's fences.
  *
  * Only buffers allocated by zcbuf have pages to reach (an imported
  * DMA-buf's belong to its exporter): -EOPNOTSUPP for the others.
@@ -28,8 +36,8 @@
 #include "zcbuf_device.h"
 #include "zcbuf_queue.h"
 
-static struct zcbuf_buffer *zcbuf_dev_cpu_buffer(struct zcbuf_dev_buf *dbuf,
-						 size_t offset, size_t len)
+static struct zcbuf_slot *zcbuf_dev_cpu_slot(struct zcbuf_dev_buf *dbuf,
+					     size_t offset, size_t len)
 {
 	struct zcbuf_slot *slot = container_of(dbuf, struct zcbuf_slot, dbuf);
 
@@ -37,7 +45,15 @@ static struct zcbuf_buffer *zcbuf_dev_cpu_buffer(struct zcbuf_dev_buf *dbuf,
 		return ERR_PTR(-EOPNOTSUPP);
 	if (offset > slot->buf->size || len > slot->buf->size - offset)
 		return ERR_PTR(-ERANGE);
-	return slot->buf;
+	return slot;
+}
+
+/* Sync the range of the device's own mapping, for the CPU or back. */
+static void zcbuf_dev_cpu_sync(struct zcbuf_slot *slot, size_t offset,
+			       size_t len, bool for_cpu)
+{
+	zcbuf_buffer_sync_sgt(slot->attach->dev, slot->sgt, slot->dir, offset,
+			      len, for_cpu);
 }
 
 /*
@@ -82,23 +98,23 @@ static void zcbuf_dev_cpu_copy_fn(void *vaddr, size_t len, void *arg)
  * @src: what
  * @len: bytes
  *
- * Process context (it may sleep).
+ * Any context: it takes no lock and allocates nothing.
  *
  * Return: 0, -EOPNOTSUPP for an imported DMA-buf, -ERANGE past its end.
  */
 int zcbuf_dev_buf_write(struct zcbuf_dev_buf *dbuf, size_t offset,
 			const void *src, size_t len)
 {
-	struct zcbuf_buffer *buf = zcbuf_dev_cpu_buffer(dbuf, offset, len);
+	struct zcbuf_slot *slot = zcbuf_dev_cpu_slot(dbuf, offset, len);
 	struct zcbuf_dev_cpu_copy c = { .src = src };
 
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
 	if (!len)
 		return 0;
-	zcbuf_buffer_sync_range(buf, offset, len, true);
-	zcbuf_dev_cpu_walk(buf, offset, len, zcbuf_dev_cpu_copy_fn, &c);
-	zcbuf_buffer_sync_range(buf, offset, len, false);
+	zcbuf_dev_cpu_sync(slot, offset, len, true);
+	zcbuf_dev_cpu_walk(slot->buf, offset, len, zcbuf_dev_cpu_copy_fn, &c);
+	zcbuf_dev_cpu_sync(slot, offset, len, false);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(zcbuf_dev_buf_write, ZCBUF_NS(ZCBUF));
@@ -117,22 +133,23 @@ static void zcbuf_dev_cpu_crc_fn(void *vaddr, size_t len, void *arg)
  * @len: bytes
  * @crc: (out) their CRC-32, as zlib's crc32() (the uapi's checksums)
  *
- * Process context (it may sleep).
+ * As zcbuf_dev_buf_write(): no lock, no allocation.
  *
  * Return: as zcbuf_dev_buf_write().
  */
 int zcbuf_dev_buf_crc32(struct zcbuf_dev_buf *dbuf, size_t offset,
 			size_t len, u32 *crc)
 {
-	struct zcbuf_buffer *buf = zcbuf_dev_cpu_buffer(dbuf, offset, len);
+	struct zcbuf_slot *slot = zcbuf_dev_cpu_slot(dbuf, offset, len);
 	u32 c = ~0U;
 
-	if (IS_ERR(buf))
-		return PTR_ERR(buf);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
 	if (len) {
-		zcbuf_buffer_sync_range(buf, offset, len, true);
-		zcbuf_dev_cpu_walk(buf, offset, len, zcbuf_dev_cpu_crc_fn, &c);
-		zcbuf_buffer_sync_range(buf, offset, len, false);
+		zcbuf_dev_cpu_sync(slot, offset, len, true);
+		zcbuf_dev_cpu_walk(slot->buf, offset, len, zcbuf_dev_cpu_crc_fn,
+				   &c);
+		zcbuf_dev_cpu_sync(slot, offset, len, false);
 	}
 	*crc = ~c;
 	return 0;

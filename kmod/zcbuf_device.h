@@ -173,7 +173,8 @@ bool zcbuf_queue_has_work(struct zcbuf_queue *queue);
 
 /*
  * The driver's own CPU access to a buffer its device has taken, for what
- * the hardware does not write itself (zcbuf_dev_cpu.c); process context.
+ * the hardware does not write itself (zcbuf_dev_cpu.c); any context, no
+ * lock, no allocation: allowed between zcbuf_queue_take() and _complete().
  */
 int zcbuf_dev_buf_write(struct zcbuf_dev_buf *dbuf, size_t offset,
 			const void *src, size_t len);
