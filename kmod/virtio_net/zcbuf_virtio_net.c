@@ -43,6 +43,7 @@
  */
 
 #include <linux/crc32.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
@@ -129,12 +130,13 @@ struct zcbuf_vnet {
 
 /**
  * struct zcbuf_vnet_rxbuf - a queued buffer whose slots are posted
- * @node: entry in the stream's @rxbufs
+ * @node: entry in the stream's @rxbufs while posted, else in its
+ *	@free_rxbufs
  * @dbuf: the buffer
  * @posted: slots posted to the device
  * @used: slots the device has returned
  * @error: a frame could not be checksummed
- * @descs: one per posted slot, filled as the frames arrive
+ * @descs: pkts_per_buffer entries, one per slot, filled as frames arrive
  */
 struct zcbuf_vnet_rxbuf {
 	struct list_head node;
@@ -142,7 +144,7 @@ struct zcbuf_vnet_rxbuf {
 	u32 posted;
 	u32 used;
 	bool error;
-	struct zcbuf_pkt_desc descs[];
+	struct zcbuf_pkt_desc *descs;
 };
 
 /**
@@ -165,6 +167,10 @@ struct zcbuf_vnet_token {
  *	between start and stop, so everything below is the work's alone
  * @sequence: next buffer's number
  * @rxbufs: buffers with slots posted, oldest first
+ * @free_rxbufs: the unused entries of @rxbuf_pool
+ * @rxbuf_pool: as many as can be posted at once (a ring's worth of
+ *	slots), allocated at start: the work allocates nothing
+ * @descs: the pool's descriptors, pkts_per_buffer per entry
  * @table_size: bytes of the descriptor table, 64-byte aligned
  * @stride: bytes from one slot to the next
  * @table: the descriptor table being written, pkts_per_buffer entries
@@ -181,6 +187,9 @@ struct zcbuf_vnet_stream {
 	struct work_struct work;
 	u64 sequence;
 	struct list_head rxbufs;
+	struct list_head free_rxbufs;
+	struct zcbuf_vnet_rxbuf *rxbuf_pool;
+	struct zcbuf_pkt_desc *descs;
 	size_t table_size;
 	size_t stride;
 	struct zcbuf_pkt_desc *table;
@@ -263,8 +272,7 @@ static void zcbuf_vnet_rx_complete(struct zcbuf_vnet_stream *s,
 				   n * sizeof(*table));
 	dbuf->sequence = s->sequence++;
 	dbuf->timestamp_ns = ktime_get_ns();
-	list_del(&rb->node);
-	kfree(rb);
+	list_move(&rb->node, &s->free_rxbufs);
 	zcbuf_queue_complete(s->queue, dbuf);
 }
 
@@ -315,7 +323,11 @@ static int zcbuf_vnet_rx_add(struct zcbuf_vnet_stream *s,
 	zcbuf_vnet_sg_set(&sg[0], zcbuf_vnet_hdr_dma(s->vn, tok), VNET_HDR_LEN);
 	/* virtio walks the list to its end mark, whatever the count says. */
 	sg_mark_end(&sg[nsg]);
-	ret = zcbuf_virtqueue_add_inbuf(s->vq, sg, nsg + 1, t, GFP_KERNEL);
+	/*
+	 * On the fence-signalling path: only an atomic allocation (of an
+	 * indirect table; without one virtio chains ring entries instead).
+	 */
+	ret = zcbuf_virtqueue_add_inbuf(s->vq, sg, nsg + 1, t, GFP_ATOMIC);
 	if (!ret)
 		s->nr_free--;
 	return ret;
@@ -330,11 +342,16 @@ static int zcbuf_vnet_rx_post(struct zcbuf_vnet_stream *s,
 	u32 i;
 	int ret = 0;
 
-	rb = kzalloc(struct_size(rb, descs, s->cfg.pkts_per_buffer),
-		     GFP_KERNEL);
+	/* zcbuf_vnet_rx_room() saw one. */
+	rb = list_first_entry_or_null(&s->free_rxbufs, struct zcbuf_vnet_rxbuf,
+				      node);
 	if (!rb)
-		return -ENOMEM;
+		return -ENOSPC;
 	rb->dbuf = dbuf;
+	rb->posted = 0;
+	rb->used = 0;
+	rb->error = false;
+	memset(rb->descs, 0, s->cfg.pkts_per_buffer * sizeof(*rb->descs));
 	for (i = 0; i < s->cfg.pkts_per_buffer; i++) {
 		int n;
 
@@ -348,12 +365,10 @@ static int zcbuf_vnet_rx_post(struct zcbuf_vnet_stream *s,
 			break;
 		rb->posted++;
 	}
-	if (!rb->posted) {
-		kfree(rb);
+	if (!rb->posted)
 		return ret;
-	}
 	/* What is posted cannot be taken back: it completes with fewer. */
-	list_add_tail(&rb->node, &s->rxbufs);
+	list_move_tail(&rb->node, &s->rxbufs);
 	return 0;
 }
 
@@ -361,7 +376,7 @@ static bool zcbuf_vnet_rx_room(struct zcbuf_vnet_stream *s)
 {
 	u32 ppb = s->cfg.pkts_per_buffer;
 
-	return s->nr_free >= ppb &&
+	return !list_empty(&s->free_rxbufs) && s->nr_free >= ppb &&
 	       s->vq->num_free >= ppb * s->vn->chain_entries;
 }
 
@@ -409,8 +424,17 @@ static void zcbuf_vnet_rx_work(struct work_struct *work)
 	struct zcbuf_vnet_stream *s = container_of(work, struct zcbuf_vnet_stream,
 						   work);
 	unsigned int len;
+	bool cookie;
 	void *tok;
 
+	/*
+	 * Everything here works on buffers between zcbuf_queue_take() and
+	 * zcbuf_queue_complete(), whose fences it signals: nothing may
+	 * allocate (other than GFP_ATOMIC) or take a lock that anyone holds
+	 * while allocating or waiting for a fence.  The work takes none but
+	 * the queue's spinlock (in the core); lockdep checks it.
+	 */
+	cookie = dma_fence_begin_signalling();
 	do {
 		virtqueue_disable_cb(s->vq);
 		while ((tok = virtqueue_get_buf(s->vq, &len)))
@@ -418,6 +442,7 @@ static void zcbuf_vnet_rx_work(struct work_struct *work)
 		if (zcbuf_vnet_rx_fill(s))
 			virtqueue_kick(s->vq);
 	} while (!virtqueue_enable_cb(s->vq));
+	dma_fence_end_signalling(cookie);
 }
 
 /* ---- virtqueue callbacks (interrupt context) ---- */
@@ -467,6 +492,8 @@ static int zcbuf_vnet_configure(struct zcbuf_device *zdev,
 
 static void zcbuf_vnet_stream_free(struct zcbuf_vnet_stream *s)
 {
+	kvfree(s->descs);
+	kfree(s->rxbuf_pool);
 	kfree(s->free);
 	kfree(s->tokens);
 	kvfree(s->table);
@@ -480,7 +507,7 @@ static int zcbuf_vnet_start(struct zcbuf_device *zdev,
 	const struct zcbuf_config *cfg = zcbuf_queue_config(queue);
 	struct zcbuf_vnet_stream *s;
 	unsigned long flags;
-	u32 i;
+	u32 i, nbufs;
 	int ret;
 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -491,6 +518,7 @@ static int zcbuf_vnet_start(struct zcbuf_device *zdev,
 	s->cfg = *cfg;
 	s->vq = vn->rx_vq;
 	INIT_LIST_HEAD(&s->rxbufs);
+	INIT_LIST_HEAD(&s->free_rxbufs);
 	INIT_WORK(&s->work, zcbuf_vnet_rx_work);
 	s->table_size = ALIGN(cfg->pkts_per_buffer *
 			      sizeof(struct zcbuf_pkt_desc), VNET_PKT_ALIGN);
@@ -499,12 +527,24 @@ static int zcbuf_vnet_start(struct zcbuf_device *zdev,
 	s->free = kcalloc(vn->rx_entries, sizeof(*s->free), GFP_KERNEL);
 	s->table = kvcalloc(cfg->pkts_per_buffer, sizeof(*s->table),
 			    GFP_KERNEL);
-	if (!s->tokens || !s->free || !s->table) {
+	/* Each posted buffer takes pkts_per_buffer of the ring's entries. */
+	nbufs = vn->rx_entries / cfg->pkts_per_buffer;
+	s->rxbuf_pool = kcalloc(nbufs, sizeof(*s->rxbuf_pool), GFP_KERNEL);
+	s->descs = kvcalloc(nbufs * cfg->pkts_per_buffer, sizeof(*s->descs),
+			    GFP_KERNEL);
+	if (!s->tokens || !s->free || !s->table || !s->rxbuf_pool ||
+	    !s->descs) {
 		ret = -ENOMEM;
 		goto free;
 	}
 	for (i = 0; i < vn->rx_entries; i++)
 		s->free[s->nr_free++] = i;
+	for (i = 0; i < nbufs; i++) {
+		struct zcbuf_vnet_rxbuf *rb = &s->rxbuf_pool[i];
+
+		rb->descs = &s->descs[i * cfg->pkts_per_buffer];
+		list_add_tail(&rb->node, &s->free_rxbufs);
+	}
 
 	mutex_lock(&vn->lock);
 	if (vn->broken) {
@@ -547,7 +587,6 @@ static void zcbuf_vnet_stop(struct zcbuf_device *zdev,
 {
 	struct zcbuf_vnet *vn = zcbuf_device_priv(zdev);
 	struct zcbuf_vnet_stream *s = zcbuf_queue_get_drvdata(queue);
-	struct zcbuf_vnet_rxbuf *rb, *next;
 	unsigned long flags;
 	int ret;
 
@@ -575,10 +614,6 @@ static void zcbuf_vnet_stop(struct zcbuf_device *zdev,
 	}
 	mutex_unlock(&vn->lock);
 
-	list_for_each_entry_safe(rb, next, &s->rxbufs, node) {
-		list_del(&rb->node);
-		kfree(rb);
-	}
 	zcbuf_queue_set_drvdata(queue, NULL);
 	zcbuf_vnet_stream_free(s);
 }
