@@ -17,12 +17,13 @@
 # processes killed, leaks.
 #
 # Environment:
-#   ZCBUF_DEBUG_BOOTS     boot profiles, comma separated, each
-#                         CMDLINE[|QEMU-ARGS[|TESTS]] as in make check ("-"
-#                         is a plain boot; default: plain, swiotlb=force,
-#                         and QEMU's edu behind intel-iommu running the edu
-#                         and buffer tests, so that DMA-API debug sees the
-#                         range syncs of IOMMU mappings)
+#   ZCBUF_DEBUG_BOOTS     boot profiles, separated by ";" or, when there is
+#                         no ";", by ",", each CMDLINE[|QEMU-ARGS[|TESTS]] as
+#                         in make check ("-" is a plain boot; default: plain,
+#                         swiotlb=force, QEMU's edu behind intel-iommu
+#                         running the edu and buffer tests, so that DMA-API
+#                         debug sees the range syncs of IOMMU mappings, and
+#                         two virtio-net NICs on a hub for zcbuf_virtio_net)
 #   ZCBUF_DEBUG_TIMEOUT   seconds per boot before the guest counts as hung
 #                         (default 2400)
 #   ZCBUF_DEBUG_FUZZ_OPS  operations of the long fuzz round (default 60000)
@@ -39,9 +40,20 @@ top=$(cd "$here/.." && pwd)
 cd "$top" || exit 1
 
 iommu_tests="zcbuf_edu zcbuf_devices zcbuf_basic zcbuf_buffers zcbuf_mmap zcbuf_import"
-default_boots="-,swiotlb=force"
-default_boots+=",intel_iommu=on|-machine q35 -device intel-iommu -device edu|$iommu_tests"
-IFS=, read -r -a boots <<<"${ZCBUF_DEBUG_BOOTS:-$default_boots}"
+default_boots="-;swiotlb=force"
+default_boots+=";intel_iommu=on|-machine q35 -device intel-iommu -device edu|$iommu_tests"
+# zcbuf_virtio_net.ko as in make check (the debug kernel has virtio_net
+# built in): the peer NIC stays the kernel's, zcbuf takes the second.
+vnet_qemu="-netdev hubport,id=n0,hubid=0 -device virtio-net-pci,netdev=n0"
+vnet_qemu+=" -netdev hubport,id=n1,hubid=0"
+vnet_qemu+=" -device virtio-net-pci,netdev=n1,iommu_platform=on,disable-legacy=on"
+default_boots+=";-|$vnet_qemu|zcbuf_virtio_net zcbuf_devices"
+boots_spec=${ZCBUF_DEBUG_BOOTS:-$default_boots}
+if [[ $boots_spec == *";"* ]]; then
+	IFS=';' read -r -a boots <<<"$boots_spec"
+else
+	IFS=, read -r -a boots <<<"$boots_spec"
+fi
 timeout_s=${ZCBUF_DEBUG_TIMEOUT:-2400}
 fuzz_ops=${ZCBUF_DEBUG_FUZZ_OPS:-60000}
 stress_opts=${ZCBUF_DEBUG_STRESS:--r 4 -p 8}
@@ -83,24 +95,29 @@ ko=$(sed -n 's/^module: \([^ ]*\.ko\).*/\1/p' "$out/module.log" | tail -n 1)
 [ -f "$ko" ] || fail_early "no zcbuf.ko after the build (see $out/module.log)"
 simko=${ko%/*}/sim/zcbuf_sim.ko
 eduko=${ko%/*}/edu/zcbuf_edu.ko
+vnetko=${ko%/*}/virtio_net/zcbuf_virtio_net.ko
 timings+=("builds: $(since "$t") s")
 
 # What runs in the guest, after run_guest.sh.
 cat >"$out/guest-extra.sh" <<EOF
 #!/bin/sh
 # Runs in the guest after the suite: long fuzz, kill storm, kmemleak.
+# With "-l", kmemleak only (boots for one driver's tests: the fuzz and
+# the storm exercise the core, which the plain boots cover).
 cd /zcbuf/selftests || exit 1
 fail=0
-insmod /zcbuf/zcbuf.ko || exit 1
-insmod /zcbuf/zcbuf_sim.ko || exit 1
-echo "# check-debug: zcbuf_fuzz -s $seed -n $fuzz_ops"
-echo "zcbuf-selftest: start long-fuzz" >/dev/kmsg
-./zcbuf_fuzz -s $seed -n $fuzz_ops -t 4 -c 3 || fail=1
-echo "zcbuf-selftest: end long-fuzz" >/dev/kmsg
-echo "# check-debug: zcbuf_stress -s $seed $stress_opts"
-./zcbuf_stress -s $seed $stress_opts || fail=1
-rmmod zcbuf_sim || fail=1
-rmmod zcbuf || fail=1
+if [ "\${1:-}" != -l ]; then
+	insmod /zcbuf/zcbuf.ko || exit 1
+	insmod /zcbuf/zcbuf_sim.ko || exit 1
+	echo "# check-debug: zcbuf_fuzz -s $seed -n $fuzz_ops"
+	echo "zcbuf-selftest: start long-fuzz" >/dev/kmsg
+	./zcbuf_fuzz -s $seed -n $fuzz_ops -t 4 -c 3 || fail=1
+	echo "zcbuf-selftest: end long-fuzz" >/dev/kmsg
+	echo "# check-debug: zcbuf_stress -s $seed $stress_opts"
+	./zcbuf_stress -s $seed $stress_opts || fail=1
+	rmmod zcbuf_sim || fail=1
+	rmmod zcbuf || fail=1
+fi
 # Two scans: a fresh leak is only reported by the second.
 echo scan >/sys/kernel/debug/kmemleak
 sleep 1
@@ -122,8 +139,8 @@ else
 	echo "# kmemleak is not available in this kernel"; exit 1
 fi
 rc=0
-sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko -d /zcbuf/zcbuf_sim.ko -d /zcbuf/zcbuf_edu.ko @TESTS@ || rc=1
-sh /zcbuf/guest-extra.sh || rc=1
+sh /zcbuf/selftests/run_guest.sh -m /zcbuf/zcbuf.ko -d /zcbuf/zcbuf_sim.ko -d /zcbuf/zcbuf_edu.ko @DRIVERS@ @TESTS@ || rc=1
+sh /zcbuf/guest-extra.sh @EXTRA@ || rc=1
 exit $rc'
 
 mods=()
@@ -146,15 +163,25 @@ for b in "${boots[@]}"; do
 		name="${name:+$name-}${devs%+}"
 	fi
 	name=${name:-plain}
+	# The virtio-net boots load zcbuf_virtio_net too, and check its
+	# tests for leaks without the long fuzz and the storm.
+	vnet=() vnetd= extra=
+	if [[ " $bqemu " == *" -device virtio-net-pci,"* ]]; then
+		vnet=(-f "$vnetko:/zcbuf/zcbuf_virtio_net.ko")
+		vnetd="-d /zcbuf/zcbuf_virtio_net.ko"
+		extra=-l
+	fi
+	cmd=${guest_cmd//@TESTS@/$btests}
+	cmd=${cmd//@EXTRA@/$extra}
 	hdr "$rel (debug) $b: selftests, fuzz, kill storm, kmemleak"
 	t=$(now)
 	"$here/qemu-run.sh" -q -k "$tree" "${args[@]}" -t "$timeout_s" \
 		-l "$out/$name.console" ${mods[@]+"${mods[@]}"} \
 		-f "$ko:/zcbuf/zcbuf.ko" -f "$simko:/zcbuf/zcbuf_sim.ko" \
-		-f "$eduko:/zcbuf/zcbuf_edu.ko" \
+		-f "$eduko:/zcbuf/zcbuf_edu.ko" ${vnet[@]+"${vnet[@]}"} \
 		-f build/selftests:/zcbuf/selftests \
 		-f "$out/guest-extra.sh:/zcbuf/guest-extra.sh" \
-		-- "${guest_cmd//@TESTS@/$btests}" 2>&1 | tee "$out/$name.out"
+		-- "${cmd//@DRIVERS@/$vnetd}" 2>&1 | tee "$out/$name.out"
 	qrc=${PIPESTATUS[0]}
 	timings+=("boot $name: $(since "$t") s (exit $qrc)")
 
