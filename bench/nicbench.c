@@ -16,6 +16,13 @@
  *     ("afxdp-copy", "afxdp-zc": libxdp's xsk API and its default XDP
  *     program, queue 0).
  *
+ * TX ("tx"): the NIC under test sends to the peer: zcbuf_virtio_net's TX
+ * when it offers one ("tx-zcbuf"), and with virtio_net sendmmsg() on an
+ * AF_PACKET raw socket ("tx-sendmmsg"), a TPACKET_V2 TX ring
+ * ("tx-tpacket"), UDP send() ("tx-udp-send") and UDP with MSG_ZEROCOPY
+ * ("tx-udp-zerocopy"; packet sockets refuse SO_ZEROCOPY); CPU_US is then
+ * the sender's.
+ *
  * Every consumer reads each packet's length and its first 8 bytes (what a
  * packet filter looks at), nothing more.  One CSV row per path and frame
  * size, as zcbench's:
@@ -31,7 +38,7 @@
  * prints a row with no figures and the error it got, in its note.
  *
  * usage: nicbench [-k KERNEL] [-b BOOT] [-o CSV] [-s SIZES] [-n PACKETS] ROW...
- *   ROW: zcbuf tpacket recvmmsg afxdp all
+ *   ROW: zcbuf tpacket recvmmsg afxdp tx all
  */
 
 #include <arpa/inet.h>
@@ -40,10 +47,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/if_ether.h>
+#include <linux/errqueue.h>
 #include <linux/if_packet.h>
+#include <net/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/zcbuf.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1212,6 +1222,333 @@ static void bench_afxdp(const struct size_cfg *sc)
 }
 #endif
 
+/* ---- TX: the NIC under test sends, the peer receives ---- */
+
+#define TX_BURST	64
+#define TX_ETHTYPE	0x88b5	/* IEEE local experimental: the peer's stack drops it */
+
+static char peer_mac[32];
+static uint8_t peer_mac_b[6], dut_mac_b[6];
+
+static void parse_mac(const char *s, uint8_t *b)
+{
+	unsigned int v[6] = { 0 };
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		die("bad MAC %s", s);
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)v[i];
+}
+
+/* An Ethernet frame of @len bytes from the NIC under test to the peer. */
+static void tx_frame(uint8_t *f, uint32_t len, uint32_t seq)
+{
+	memcpy(f, peer_mac_b, 6);
+	memcpy(f + 6, dut_mac_b, 6);
+	f[12] = TX_ETHTYPE >> 8;
+	f[13] = TX_ETHTYPE & 0xff;
+	memcpy(f + 14, &seq, 4);
+	for (uint32_t i = 18; i < len; i++)
+		f[i] = (uint8_t)(i * 7 + seq);
+}
+
+static uint64_t tx_stats0[5];
+static const char *const tx_stat_names[5] = {
+	"tx_packets", "tx_dropped", "rx_packets", "rx_dropped", "rx_errors"
+};
+
+/* The NIC under test's tx counters and the peer's rx counters, before a row. */
+static uint64_t tx_mark(void)
+{
+	for (int i = 0; i < 5; i++)
+		tx_stats0[i] = if_stat(i < 2 ? dut_if : peer_if, tx_stat_names[i]);
+	return tx_stats0[2];
+}
+
+static void tx_note(char *why, size_t len, uint64_t rx0)
+{
+	(void)rx0;
+	snprintf(why + strlen(why), len - strlen(why), "; NIC under test");
+	for (int i = 0; i < 5; i++)
+		snprintf(why + strlen(why), len - strlen(why), "%s %s %" PRIu64,
+			 i == 2 ? "; peer" : "", tx_stat_names[i],
+			 if_stat(i < 2 ? dut_if : peer_if, tx_stat_names[i]) - tx_stats0[i]);
+}
+
+/* sendmmsg() of TX_BURST frames at a time on an AF_PACKET raw socket. */
+static void tx_sendmmsg(const struct size_cfg *sc)
+{
+	static struct mmsghdr msgs[TX_BURST];
+	static struct iovec iov[TX_BURST];
+	uint8_t *bufs = malloc((size_t)TX_BURST * sc->frame);
+	uint64_t n = 0, calls = 0, rx0;
+	char why[512];
+	struct meas m;
+	int fd = packet_socket();
+
+	if (!bufs)
+		die("malloc");
+	for (int i = 0; i < TX_BURST; i++) {
+		tx_frame(bufs + (size_t)i * sc->frame, sc->frame, i);
+		iov[i].iov_base = bufs + (size_t)i * sc->frame;
+		iov[i].iov_len = sc->frame;
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	rx0 = tx_mark();
+	meas_start(&m);
+	while (n < sc->pkts) {
+		int r = sendmmsg(fd, msgs, TX_BURST, 0);
+
+		if (r < 0) {
+			if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
+				continue;
+			die("sendmmsg: %s", strerror(errno));
+		}
+		n += r;
+		calls++;
+	}
+	meas_end(&m);
+	usleep(100000);
+	snprintf(why, sizeof(why), "virtio_net; AF_PACKET SOCK_RAW; sendmmsg of %d "
+		 "(copies each frame); %.1f frames per call", TX_BURST,
+		 (double)n / (calls ? calls : 1));
+	tx_note(why, sizeof(why), rx0);
+	row("tx-sendmmsg", sc->bytes, n, &m, why);
+	close(fd);
+	free(bufs);
+}
+
+/* A TPACKET_V2 TX ring: frames written into the mmap ring, one send() per burst. */
+static void tx_tpacket(const struct size_cfg *sc)
+{
+	uint32_t fsz = 1U << 14;	/* frames of 16 KiB: 9000 B fit */
+	struct tpacket_req req = {
+		.tp_block_size = fsz * 4, .tp_block_nr = 64,
+		.tp_frame_size = fsz, .tp_frame_nr = 256,
+	};
+	uint64_t n = 0, sends = 0, rx0;
+	int fd = packet_socket(), ver = TPACKET_V2;
+	uint32_t head = 0;
+	char why[512];
+	uint8_t *ring;
+	struct meas m;
+
+	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)))
+		die("PACKET_TX_RING: %s", strerror(errno));
+	ring = mmap(NULL, (size_t)req.tp_block_size * req.tp_block_nr,
+		    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ring == MAP_FAILED)
+		die("TX ring mmap: %s", strerror(errno));
+	/* The frames once; the loop only hands them to the kernel. */
+	for (uint32_t i = 0; i < req.tp_frame_nr; i++) {
+		struct tpacket2_hdr *h = (void *)(ring + (size_t)i * fsz);
+
+		tx_frame((uint8_t *)h + TPACKET2_HDRLEN - sizeof(struct sockaddr_ll),
+			 sc->frame, i);
+		h->tp_len = sc->frame;
+	}
+	rx0 = tx_mark();
+	meas_start(&m);
+	while (n < sc->pkts) {
+		uint32_t queued = 0;
+
+		for (int i = 0; i < TX_BURST; i++) {
+			struct tpacket2_hdr *h = (void *)(ring + (size_t)head * fsz);
+
+			if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) !=
+			    TP_STATUS_AVAILABLE)
+				break;
+			h->tp_len = sc->frame;
+			__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST,
+					 __ATOMIC_RELEASE);
+			head = (head + 1) % req.tp_frame_nr;
+			queued++;
+		}
+		/* Blocks until the queued frames are handed to the device. */
+		if (send(fd, NULL, 0, 0) < 0 && errno != ENOBUFS && errno != EAGAIN)
+			die("TX ring send: %s", strerror(errno));
+		sends++;
+		n += queued;
+	}
+	meas_end(&m);
+	usleep(100000);
+	snprintf(why, sizeof(why), "virtio_net; AF_PACKET TPACKET_V2 TX ring of %u "
+		 "frames; send() per burst of up to %d; %.1f frames per send",
+		 req.tp_frame_nr, TX_BURST, (double)n / (sends ? sends : 1));
+	tx_note(why, sizeof(why), rx0);
+	row("tx-tpacket", sc->bytes, n, &m, why);
+	munmap(ring, (size_t)req.tp_block_size * req.tp_block_nr);
+	close(fd);
+}
+
+/*
+ * UDP with MSG_ZEROCOPY (SO_ZEROCOPY is refused on packet sockets): the NIC
+ * under test gets 10.99.1.1/24 and a static neighbour entry for the peer.
+ */
+static int udp_socket(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct arpreq ar = { 0 };
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in *sin = (void *)&ifr.ifr_addr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		die("UDP socket: %s", strerror(errno));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dut_if);
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, "10.99.1.1", &sin->sin_addr);
+	if (ioctl(s, SIOCSIFADDR, &ifr))
+		die("SIOCSIFADDR: %s", strerror(errno));
+	inet_pton(AF_INET, "255.255.255.0", &sin->sin_addr);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr))
+		die("SIOCSIFNETMASK: %s", strerror(errno));
+	if_mtu_up(dut_if, MTU);
+	sin = (void *)&ar.arp_pa;
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, "10.99.1.2", &sin->sin_addr);
+	ar.arp_ha.sa_family = 1;	/* ARPHRD_ETHER */
+	memcpy(ar.arp_ha.sa_data, peer_mac_b, 6);
+	ar.arp_flags = ATF_PERM | ATF_COM;
+	snprintf(ar.arp_dev, sizeof(ar.arp_dev), "%s", dut_if);
+	if (ioctl(s, SIOCSARP, &ar))
+		die("SIOCSARP: %s", strerror(errno));
+	a.sin_port = htons(9);
+	inet_pton(AF_INET, "10.99.1.2", &a.sin_addr);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)))
+		die("UDP connect: %s", strerror(errno));
+	return s;
+}
+
+/* Drain MSG_ZEROCOPY completions; returns the count of sends completed. */
+static uint64_t zc_done(int s, uint64_t done, uint64_t *copied, int wait_ms)
+{
+	char ctrl[256];
+	struct pollfd p = { .fd = s, .events = 0 };
+
+	if (wait_ms && poll(&p, 1, wait_ms) != 1)
+		return done;
+	for (;;) {
+		struct msghdr msg = { .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+		struct cmsghdr *cm;
+
+		if (recvmsg(s, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			struct sock_extended_err *ee = (void *)CMSG_DATA(cm);
+
+			if (ee->ee_origin != SO_EE_ORIGIN_ZEROCOPY)
+				continue;
+			if (ee->ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+				*copied += ee->ee_data - ee->ee_info + 1;
+			done += ee->ee_data - ee->ee_info + 1;
+		}
+	}
+	return done;
+}
+
+static void tx_udp(const struct size_cfg *sc, bool zc)
+{
+	uint32_t payload = sc->frame - 42;	/* Ethernet + IPv4 + UDP */
+	uint64_t n = 0, done = 0, copied = 0, rx0;
+	uint8_t *buf = malloc((size_t)TX_BURST * payload);
+	int s = udp_socket(), one = 1;
+	char why[512];
+	struct meas m;
+
+	if (!buf)
+		die("malloc");
+	memset(buf, 0x5a, (size_t)TX_BURST * payload);
+	if (zc && setsockopt(s, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
+		die("SO_ZEROCOPY: %s", strerror(errno));
+	rx0 = tx_mark();
+	meas_start(&m);
+	while (n < sc->pkts) {
+		/* At most TX_BURST sends in flight: each slot is reused after completion. */
+		if (zc && n - done >= TX_BURST) {
+			done = zc_done(s, done, &copied, 1000);
+			continue;
+		}
+		if (send(s, buf + (n % TX_BURST) * payload, payload,
+			 zc ? MSG_ZEROCOPY : 0) < 0) {
+			if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) {
+				if (zc)
+					done = zc_done(s, done, &copied, 10);
+				continue;
+			}
+			die("UDP send: %s", strerror(errno));
+		}
+		n++;
+	}
+	while (zc && done < n) {
+		uint64_t d = zc_done(s, done, &copied, 1000);
+
+		if (d == done)
+			break;
+		done = d;
+	}
+	meas_end(&m);
+	usleep(100000);
+	if (zc)
+		snprintf(why, sizeof(why), "virtio_net; UDP send() with MSG_ZEROCOPY of "
+			 "%u B payloads; at most %d in flight; %" PRIu64 " completions; %"
+			 PRIu64 " reported copied", payload, TX_BURST, done, copied);
+	else
+		snprintf(why, sizeof(why), "virtio_net; UDP send() of %u B payloads (copy)",
+			 payload);
+	tx_note(why, sizeof(why), rx0);
+	row(zc ? "tx-udp-zerocopy" : "tx-udp-send", sc->bytes, n, &m, why);
+	close(s);
+	free(buf);
+}
+
+/* zcbuf's TX on virtio-net: one frame per buffer (QBUF's bytesused). */
+static void tx_zcbuf(const struct size_cfg *sc)
+{
+	struct zcbuf_config cfg = { .personality = ZCBUF_DEV_NIC_TX };
+	char name[64], why[512];
+	int fd, id;
+
+	dut_to("zcbuf_virtio_net");
+	fd = open("/dev/zcbuf", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die("open /dev/zcbuf: %s", strerror(errno));
+	snprintf(name, sizeof(name), "vnet-%s", dut_dev);
+	id = zc_device_id(fd, name);
+	cfg.device = id > 0 ? (uint32_t)id : 0;
+	if (id < 0)
+		snprintf(why, sizeof(why), "cannot run: no zcbuf device %s", name);
+	else if (xioctl(fd, ZCBUF_IOC_CONFIG, &cfg))
+		snprintf(why, sizeof(why), "cannot run: CONFIG(ZCBUF_DEV_NIC_TX) on %s "
+			 "failed: %s (zcbuf_virtio_net offers no TX yet)", name,
+			 strerror(errno));
+	else
+		snprintf(why, sizeof(why), "not measured: %s accepted NIC TX but nicbench "
+			 "has no zcbuf TX loop yet", name);
+	row("tx-zcbuf", sc->bytes, 0, NULL, why);
+	close(fd);
+	(void)sc;
+}
+
+static void bench_tx(const struct size_cfg *sc)
+{
+	char path[128];
+
+	tx_zcbuf(sc);
+	dut_to("virtio_net");
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", peer_if);
+	if (read_file(path, peer_mac, sizeof(peer_mac)) <= 0)
+		die("%s: no MAC", peer_if);
+	parse_mac(peer_mac, peer_mac_b);
+	parse_mac(dut_mac, dut_mac_b);
+	tx_sendmmsg(sc);
+	tx_tpacket(sc);
+	tx_udp(sc, false);
+	tx_udp(sc, true);
+}
+
 /*
  * Boot-time kernel work still running (the crypto self-tests' cryptomgr_test
  * threads, seen taking 3-5 us of every packet's time in the first rows):
@@ -1262,7 +1599,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: nicbench [-k KERNEL] [-b BOOT] [-o CSV] "
-				"[-n SCALE] zcbuf|tpacket|recvmmsg|afxdp|all...\n");
+				"[-n SCALE] zcbuf|tpacket|recvmmsg|afxdp|tx|all...\n");
 			return 2;
 		}
 	}
@@ -1294,6 +1631,8 @@ int main(int argc, char **argv)
 				bench_recvmmsg(&sizes[s]);
 			if (all || !strcmp(argv[i], "afxdp"))
 				bench_afxdp(&sizes[s]);
+			if (all || !strcmp(argv[i], "tx"))
+				bench_tx(&sizes[s]);
 		}
 	if (csv)
 		fclose(csv);

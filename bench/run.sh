@@ -24,7 +24,7 @@
 #              ZCBUF_BENCH_BOOTS (default "normal swiotlb nic"; a focused
 #              run can pick one),
 #              ZCBUF_BENCH_NIC_ROWS (the NIC boot's paths, default
-#              "zcbuf tpacket recvmmsg afxdp"),
+#              "zcbuf tpacket recvmmsg afxdp tx"),
 #              ZCBUF_BENCH_NIC_SCALE (packets per NIC row, times this; default 1),
 #              ZCBUF_BENCH_TIMEOUT (seconds per boot, default 600).
 set -euo pipefail
@@ -36,7 +36,7 @@ cd "$top"
 kernels=${ZCBUF_BENCH_KERNELS:-6.12 6.1 newest}
 timeout_s=${ZCBUF_BENCH_TIMEOUT:-600}
 boots=${ZCBUF_BENCH_BOOTS:-normal swiotlb nic}
-nic_rows=${ZCBUF_BENCH_NIC_ROWS:-zcbuf tpacket recvmmsg afxdp}
+nic_rows=${ZCBUF_BENCH_NIC_ROWS:-zcbuf tpacket recvmmsg afxdp tx}
 nic_scale=${ZCBUF_BENCH_NIC_SCALE:-1}
 out=build/bench
 bin=$out/bin/zcbench
@@ -186,7 +186,7 @@ table() {
 			title["sync"] = "sync cost (8 MiB camera buffer; per START+END pair)"
 			title["tcp"] = "camera (1 MiB frames) -> TCP over loopback, sender"
 			title["memcpy"] = "memcpy reference (one guest CPU)"
-			title["nic"] = "NIC receive (issue 14): virtio-net, pktgen on the peer NIC flat out; consumer CPU per packet, packets/s, consumer ns per byte (64 B row: 60-byte frames, 64 with FCS)"
+			title["nic"] = "NIC (issue 14): virtio-net; receive rows: pktgen on the peer NIC flat out, consumer CPU per packet, packets/s, consumer ns per byte; tx-* rows: the same for the sender (64 B row: 60-byte frames, 64 with FCS)"
 			title["gst"] = "GStreamer: SRC ! fakesink, whole-process CPU per frame (vivid for v4l2src; zcbufsrc at vivid'"'"'s frame rate)"
 			for (g = 1; g <= 7; g++) {
 				G = groups[g]
