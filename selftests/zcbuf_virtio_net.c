@@ -9,16 +9,17 @@
  *   -netdev hubport,id=n1,hubid=0
  *   -device virtio-net-pci,netdev=n1,iommu_platform=on,disable-legacy=on
  * The first stays with the kernel's virtio_net: the peer.  Its AF_PACKET
- * socket sends frames into zcbuf's RX; the second is unbound from
- * virtio_net and given to zcbuf_virtio_net.
+ * socket sends frames into zcbuf's RX and receives zcbuf's TX; the second
+ * is unbound from virtio_net and given to zcbuf_virtio_net.
  *
  * - RX: every byte of every frame, at 64, 1500 and 9000 bytes (the peer's
  *   MTU is raised to 9000), descriptors and checksums;
  * - frames that arrive while no buffer is queued are counted as dropped,
  *   and every frame sent is either delivered or counted;
  * - unbind mid-stream: ENODEV, POLLERR | POLLHUP; bind again; nothing leaks;
- * - a device not named in the module parameter is never bound;
- * - TX is refused (not offered yet).
+ * - TX: every byte of every frame zcbuf sends reaches the peer's AF_PACKET
+ *   socket, at 64, 1500 and 9000 bytes; bad lengths complete with an error;
+ * - a device not named in the module parameter is never bound.
  * SKIPs on kernels without premapped virtqueues (before 6.12).
  */
 #include <dirent.h>
@@ -359,14 +360,117 @@ TEST_F(vnet, rx_exact)
 	ASSERT_EQ(0, zs_streamoff(self->fd));
 }
 
-/* TX is not offered yet: the device says so. */
-TEST_F(vnet, no_tx_yet)
+/* The next frame on the peer's socket, or -errno (-ETIMEDOUT). */
+static ssize_t peer_recv(FIXTURE_DATA(vnet) *self, uint8_t *buf, size_t len)
+{
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		n = recv(self->sock, buf, len, MSG_DONTWAIT | MSG_TRUNC);
+		if (n >= 0)
+			return n;
+		if (errno != EAGAIN)
+			return -errno;
+		ret = zs_poll_in(self->sock, ZS_WAIT_MS);
+		if (ret <= 0)
+			return ret ? ret : -ETIMEDOUT;
+	}
+}
+
+/*
+ * zcbuf's frames reach the peer exactly: its AF_PACKET socket gets every
+ * byte of each, in order, with all buffers in the ring at once; each
+ * buffer completes with what the device read (bytesused, CRC-32).
+ */
+TEST_F(vnet, tx_exact)
 {
 	struct zcbuf_config cfg = {
 		.personality = ZCBUF_DEV_NIC_TX, .device = (uint32_t)self->id,
 	};
+	static uint8_t got[ZCBUF_PKT_MAX + 1], want[ZCBUF_PKT_MAX];
+	uint32_t round, i, seq = 0;
+	struct zcbuf_stats st;
 
-	EXPECT_EQ(-EINVAL, zs_config(self->fd, &cfg, NULL));
+	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
+	alloc_map(_metadata, self, ZCBUF_PKT_MAX);
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < NBUFS; i++) {
+			make_frame(self->map[i], variant->len, seq + i);
+			ASSERT_EQ(0, zs_sync(self->fd, self->first + i,
+					     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE,
+					     0, variant->len));
+			ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i,
+					     variant->len));
+		}
+		for (i = 0; i < NBUFS; i++) {
+			struct zcbuf_dqbuf d;
+
+			ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+			ASSERT_EQ(self->first + i, d.index);
+			ASSERT_EQ(0U, d.flags);
+			EXPECT_EQ(variant->len, d.bytesused);
+			EXPECT_EQ(zs_crc32(self->map[i], variant->len),
+				  d.checksum);
+		}
+		for (i = 0; i < NBUFS; i++, seq++) {
+			ssize_t n = peer_recv(self, got, sizeof(got));
+
+			ASSERT_EQ((ssize_t)variant->len, n)
+				TH_LOG("frame %u", seq);
+			make_frame(want, variant->len, seq);
+			ASSERT_EQ(0, memcmp(want, got, variant->len))
+				TH_LOG("frame %u differs", seq);
+		}
+	}
+	ASSERT_EQ(0, zs_stats(self->fd, &st));
+	EXPECT_EQ(seq, st.frames);
+	EXPECT_EQ(0U, st.errors);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
+/*
+ * A frame shorter than an Ethernet header or longer than ZCBUF_PKT_MAX is
+ * not sent: its buffer completes with ZCBUF_DQ_ERROR; the next one goes.
+ */
+TEST_F(vnet, tx_bad_length)
+{
+	struct zcbuf_config cfg = {
+		.personality = ZCBUF_DEV_NIC_TX, .device = (uint32_t)self->id,
+	};
+	static uint8_t got[ZCBUF_PKT_MAX + 1], want[ZCBUF_PKT_MAX];
+	const uint64_t bad[] = { 1, ETH_HLEN - 1, ZCBUF_PKT_MAX + 1 };
+	struct zcbuf_dqbuf d;
+	uint32_t i;
+
+	if (variant->len != 64)
+		SKIP(return, "lengths of its own");
+	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
+	alloc_map(_metadata, self, 2 * ZCBUF_PKT_MAX);
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(self->map[i], 0xff, bad[i]);
+		ASSERT_EQ(0, zs_sync(self->fd, self->first + i,
+				     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0,
+				     bad[i]));
+		ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, bad[i]));
+		ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+		EXPECT_EQ(self->first + i, d.index);
+		EXPECT_EQ(ZCBUF_DQ_ERROR, d.flags) TH_LOG("%llu bytes",
+			(unsigned long long)bad[i]);
+	}
+	make_frame(self->map[i], 64, 7);
+	ASSERT_EQ(0, zs_sync(self->fd, self->first + i,
+			     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0, 64));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, 64));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	EXPECT_EQ(0U, d.flags);
+	/* Only that one reached the peer. */
+	ASSERT_EQ(64, peer_recv(self, got, sizeof(got)));
+	make_frame(want, 64, 7);
+	EXPECT_EQ(0, memcmp(want, got, 64));
+	ASSERT_EQ(0, zs_streamoff(self->fd));
 }
 
 /* Stats of the stream, waiting until drops reach @want (or 5 s pass). */

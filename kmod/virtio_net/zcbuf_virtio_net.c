@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zcbuf-virtio-net: a virtio-net device as a zcbuf NIC (RX).
+ * zcbuf-virtio-net: a virtio-net device as a zcbuf NIC (RX and TX).
  *
- * The device's receive virtqueue is driven with zcbuf buffers: frames land
- * by DMA in the buffers user space queued, at the DMA addresses of the
- * device's own DMA-buf attachment (premapped virtqueues: virtio does no
- * mapping of its own).  Transmit is not offered yet: the device's transmit
- * virtqueue is set up and left empty.
+ * The device's receive and transmit virtqueues are driven with zcbuf
+ * buffers: frames land by DMA in the buffers user space queued, and are
+ * sent by DMA from them, at the DMA addresses of the device's own DMA-buf
+ * attachment (premapped virtqueues: virtio does no mapping of its own).
  *
  * It never takes a NIC by surprise: probe refuses (-ENODEV) every device
  * not named in the module parameter "devices".  To give one to zcbuf:
@@ -15,7 +14,7 @@
  *   echo virtio1 > /sys/bus/virtio/drivers/virtio_net/unbind
  *   echo virtio1 > /sys/bus/virtio/drivers/zcbuf_virtio_net/bind
  *
- * It appears as zcbuf device "vnet-virtio1" (kind NIC RX).
+ * It appears as zcbuf device "vnet-virtio1" (kinds NIC RX and NIC TX).
  *
  * What the device must offer: VIRTIO_F_ACCESS_PLATFORM (QEMU's
  * iommu_platform=on), without which it reads and writes guest-physical
@@ -37,14 +36,20 @@
  * driver's own catch what arrives: each such frame counts as dropped
  * (no buffer).
  *
- * The stream runs in a work item, kicked by the virtqueue's interrupt and
- * by new buffers; stopping it resets the virtqueue (VIRTIO_F_RING_RESET),
+ * TX: a buffer holds one frame of QBUF's bytesused (the uapi's NIC TX),
+ * sent as one descriptor chain: a zeroed virtio-net header of the driver's
+ * (no offloads), then the frame's DMA segments.  It completes once the
+ * device has returned the chain in its used ring, i.e. has read the bytes.
+ *
+ * Each stream runs in a work item, kicked by its virtqueue's interrupt and
+ * by new buffers; stopping it resets its virtqueue (VIRTIO_F_RING_RESET),
  * after which the device holds none of its buffers.
  */
 
 #include <linux/crc32.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
+#include <linux/etherdevice.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -90,14 +95,15 @@ struct zcbuf_vnet_stream;
  * struct zcbuf_vnet - one virtio-net device given to zcbuf
  * @vdev: the virtio device
  * @rx_vq: receive virtqueue
- * @tx_vq: transmit virtqueue (not driven yet)
+ * @tx_vq: transmit virtqueue
  * @dma_dev: the device that DMAs (virtqueue_dma_dev())
  * @zdev: its registration with zcbuf
  * @name: its zcbuf name
  * @rx_entries: entries of @rx_vq
  * @chain_entries: ring entries one chain may take (1 with indirect
  *	descriptors)
- * @hdrs: coherent: one virtio-net header per RX ring entry
+ * @hdrs: coherent: one virtio-net header per RX ring entry, then one
+ *	(zeroed, read by the device only) for every TX frame
  * @hdrs_dma: its DMA address
  * @scratch: coherent: VNET_SCRATCH slots that catch frames nobody asked for
  * @scratch_dma: its DMA address
@@ -105,9 +111,10 @@ struct zcbuf_vnet_stream;
  *	and protects @broken
  * @broken: a virtqueue reset failed: the device was reset whole, so
  *	nothing starts again until it is bound anew
- * @cb_lock: protects @rx, which the virtqueue callback and ->buf_queued
- *	read from any context
+ * @cb_lock: protects @rx and @tx, which the virtqueue callbacks and
+ *	->buf_queued read from any context
  * @rx: the RX stream, or NULL
+ * @tx: the TX stream, or NULL
  */
 struct zcbuf_vnet {
 	struct virtio_device *vdev;
@@ -126,6 +133,7 @@ struct zcbuf_vnet {
 	bool broken;
 	spinlock_t cb_lock;	/* see @cb_lock above */
 	struct zcbuf_vnet_stream *rx;
+	struct zcbuf_vnet_stream *tx;
 };
 
 /**
@@ -158,7 +166,7 @@ struct zcbuf_vnet_token {
 };
 
 /**
- * struct zcbuf_vnet_stream - the streaming RX queue
+ * struct zcbuf_vnet_stream - one streaming queue (RX or TX)
  * @vn: the device
  * @queue: the zcbuf queue
  * @cfg: its configuration, a copy taken at start
@@ -166,18 +174,18 @@ struct zcbuf_vnet_token {
  * @work: drains the used ring and posts buffers; the only user of @vq
  *	between start and stop, so everything below is the work's alone
  * @sequence: next buffer's number
- * @rxbufs: buffers with slots posted, oldest first
- * @free_rxbufs: the unused entries of @rxbuf_pool
- * @rxbuf_pool: as many as can be posted at once (a ring's worth of
+ * @rxbufs: RX: buffers with slots posted, oldest first
+ * @free_rxbufs: RX: the unused entries of @rxbuf_pool
+ * @rxbuf_pool: RX: as many as can be posted at once (a ring's worth of
  *	slots), allocated at start: the work allocates nothing
- * @descs: the pool's descriptors, pkts_per_buffer per entry
- * @table_size: bytes of the descriptor table, 64-byte aligned
- * @stride: bytes from one slot to the next
- * @table: the descriptor table being written, pkts_per_buffer entries
- * @tokens: one per ring entry; token i uses header i
- * @free: indices of the unused @tokens
- * @nr_free: entries in @free
- * @scratch_busy: scratch slots posted, a bit each
+ * @descs: RX: the pool's descriptors, pkts_per_buffer per entry
+ * @table_size: RX: bytes of the descriptor table, 64-byte aligned
+ * @stride: RX: bytes from one slot to the next
+ * @table: RX: the descriptor table being written, pkts_per_buffer entries
+ * @tokens: RX: one per ring entry; token i uses header i
+ * @free: RX: indices of the unused @tokens
+ * @nr_free: RX: entries in @free
+ * @scratch_busy: RX: scratch slots posted, a bit each
  */
 struct zcbuf_vnet_stream {
 	struct zcbuf_vnet *vn;
@@ -445,17 +453,101 @@ static void zcbuf_vnet_rx_work(struct work_struct *work)
 	dma_fence_end_signalling(cookie);
 }
 
+/* ---- TX ---- */
+
+static void zcbuf_vnet_tx_complete(struct zcbuf_vnet_stream *s,
+				   struct zcbuf_dev_buf *dbuf, bool error)
+{
+	u32 crc;
+
+	/* What was sent, read back once the device is done with it. */
+	if (!error && !zcbuf_dev_buf_crc32(dbuf, 0, dbuf->tx_bytes, &crc)) {
+		dbuf->bytesused = dbuf->tx_bytes;
+		dbuf->checksum = crc;
+	} else {
+		dbuf->flags |= ZCBUF_DQ_ERROR;
+	}
+	dbuf->sequence = s->sequence++;
+	dbuf->timestamp_ns = ktime_get_ns();
+	zcbuf_queue_complete(s->queue, dbuf);
+}
+
+/* Post the frame of one buffer: the TX header, then its bytes. */
+static int zcbuf_vnet_tx_add(struct zcbuf_vnet_stream *s,
+			     struct zcbuf_dev_buf *dbuf)
+{
+	struct zcbuf_vnet *vn = s->vn;
+	struct scatterlist sg[VNET_MAX_SG];
+	int n;
+
+	if (dbuf->tx_bytes < ETH_HLEN || dbuf->tx_bytes > ZCBUF_PKT_MAX)
+		return -EINVAL;
+	sg_init_table(sg, ARRAY_SIZE(sg));
+	zcbuf_vnet_sg_set(&sg[0], zcbuf_vnet_hdr_dma(vn, vn->rx_entries),
+			  VNET_HDR_LEN);
+	n = zcbuf_vnet_sg_range(dbuf->sgt, 0, dbuf->tx_bytes, &sg[1],
+				ARRAY_SIZE(sg) - 1);
+	if (n < 0)
+		return n;
+	/* virtio walks the list to its end mark, whatever the count says. */
+	sg_mark_end(&sg[n]);
+	/* On the fence-signalling path: as for RX, atomic only. */
+	return zcbuf_virtqueue_add_outbuf(s->vq, sg, n + 1, dbuf, GFP_ATOMIC);
+}
+
+static bool zcbuf_vnet_tx_fill(struct zcbuf_vnet_stream *s)
+{
+	bool added = false;
+
+	zcbuf_queue_refill(s->queue);
+	while (s->vq->num_free >= s->vn->chain_entries) {
+		struct zcbuf_dev_buf *dbuf = zcbuf_queue_take(s->queue);
+
+		if (!dbuf)
+			break;
+		if (zcbuf_vnet_tx_add(s, dbuf)) {
+			zcbuf_vnet_tx_complete(s, dbuf, true);
+			continue;
+		}
+		added = true;
+	}
+	return added;
+}
+
+static void zcbuf_vnet_tx_work(struct work_struct *work)
+{
+	struct zcbuf_vnet_stream *s = container_of(work, struct zcbuf_vnet_stream,
+						   work);
+	struct zcbuf_dev_buf *dbuf;
+	unsigned int len;
+	bool cookie;
+
+	/* As zcbuf_vnet_rx_work(): the path that signals the fences. */
+	cookie = dma_fence_begin_signalling();
+	do {
+		virtqueue_disable_cb(s->vq);
+		/* Used: the device has read the frame, it may be reused. */
+		while ((dbuf = virtqueue_get_buf(s->vq, &len)))
+			zcbuf_vnet_tx_complete(s, dbuf, false);
+		if (zcbuf_vnet_tx_fill(s))
+			virtqueue_kick(s->vq);
+	} while (!virtqueue_enable_cb(s->vq));
+	dma_fence_end_signalling(cookie);
+}
+
 /* ---- virtqueue callbacks (interrupt context) ---- */
 
-static void zcbuf_vnet_rx_done(struct virtqueue *vq)
+static void zcbuf_vnet_vq_done(struct virtqueue *vq)
 {
 	struct zcbuf_vnet *vn = vq->vdev->priv;
+	struct zcbuf_vnet_stream *s;
 	unsigned long flags;
 
 	virtqueue_disable_cb(vq);
 	spin_lock_irqsave(&vn->cb_lock, flags);
-	if (vn->rx)
-		queue_work(system_highpri_wq, &vn->rx->work);
+	s = vq == vn->rx_vq ? vn->rx : vn->tx;
+	if (s)
+		queue_work(system_highpri_wq, &s->work);
 	spin_unlock_irqrestore(&vn->cb_lock, flags);
 }
 
@@ -474,6 +566,13 @@ static int zcbuf_vnet_configure(struct zcbuf_device *zdev,
 	    cfg->stall_ms)
 		return -EINVAL;
 
+	if (cfg->personality == ZCBUF_DEV_NIC_TX) {
+		if (cfg->pkt_max || cfg->pkts_per_buffer)
+			return -EINVAL;
+		/* One frame of QBUF's bytesused per buffer. */
+		cfg->frame_size = ETH_HLEN;
+		return 0;
+	}
 	if (cfg->personality != ZCBUF_DEV_NIC_RX)
 		return -EINVAL;
 
@@ -500,26 +599,13 @@ static void zcbuf_vnet_stream_free(struct zcbuf_vnet_stream *s)
 	kfree(s);
 }
 
-static int zcbuf_vnet_start(struct zcbuf_device *zdev,
-			    struct zcbuf_queue *queue)
+/* What the RX work needs, allocated before it runs: it allocates nothing. */
+static int zcbuf_vnet_rx_alloc(struct zcbuf_vnet_stream *s)
 {
-	struct zcbuf_vnet *vn = zcbuf_device_priv(zdev);
-	const struct zcbuf_config *cfg = zcbuf_queue_config(queue);
-	struct zcbuf_vnet_stream *s;
-	unsigned long flags;
+	const struct zcbuf_config *cfg = &s->cfg;
+	struct zcbuf_vnet *vn = s->vn;
 	u32 i, nbufs;
-	int ret;
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		return -ENOMEM;
-	s->vn = vn;
-	s->queue = queue;
-	s->cfg = *cfg;
-	s->vq = vn->rx_vq;
-	INIT_LIST_HEAD(&s->rxbufs);
-	INIT_LIST_HEAD(&s->free_rxbufs);
-	INIT_WORK(&s->work, zcbuf_vnet_rx_work);
 	s->table_size = ALIGN(cfg->pkts_per_buffer *
 			      sizeof(struct zcbuf_pkt_desc), VNET_PKT_ALIGN);
 	s->stride = ALIGN(cfg->pkt_max, VNET_PKT_ALIGN);
@@ -532,11 +618,10 @@ static int zcbuf_vnet_start(struct zcbuf_device *zdev,
 	s->rxbuf_pool = kcalloc(nbufs, sizeof(*s->rxbuf_pool), GFP_KERNEL);
 	s->descs = kvcalloc(nbufs * cfg->pkts_per_buffer, sizeof(*s->descs),
 			    GFP_KERNEL);
+	/* zcbuf_vnet_stream_free() frees what was allocated. */
 	if (!s->tokens || !s->free || !s->table || !s->rxbuf_pool ||
-	    !s->descs) {
-		ret = -ENOMEM;
-		goto free;
-	}
+	    !s->descs)
+		return -ENOMEM;
 	for (i = 0; i < vn->rx_entries; i++)
 		s->free[s->nr_free++] = i;
 	for (i = 0; i < nbufs; i++) {
@@ -545,20 +630,51 @@ static int zcbuf_vnet_start(struct zcbuf_device *zdev,
 		rb->descs = &s->descs[i * cfg->pkts_per_buffer];
 		list_add_tail(&rb->node, &s->free_rxbufs);
 	}
+	return 0;
+}
+
+static int zcbuf_vnet_start(struct zcbuf_device *zdev,
+			    struct zcbuf_queue *queue)
+{
+	struct zcbuf_vnet *vn = zcbuf_device_priv(zdev);
+	const struct zcbuf_config *cfg = zcbuf_queue_config(queue);
+	bool rx = cfg->personality == ZCBUF_DEV_NIC_RX;
+	struct zcbuf_vnet_stream *s;
+	unsigned long flags;
+	int ret;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	s->vn = vn;
+	s->queue = queue;
+	s->cfg = *cfg;
+	s->vq = rx ? vn->rx_vq : vn->tx_vq;
+	INIT_LIST_HEAD(&s->rxbufs);
+	INIT_LIST_HEAD(&s->free_rxbufs);
+	INIT_WORK(&s->work, rx ? zcbuf_vnet_rx_work : zcbuf_vnet_tx_work);
+	if (rx) {
+		ret = zcbuf_vnet_rx_alloc(s);
+		if (ret)
+			goto free;
+	}
 
 	mutex_lock(&vn->lock);
 	if (vn->broken) {
 		ret = -EIO;
 		goto unlock;
 	}
-	if (vn->rx) {
-		/* One stream at a time: the virtqueue is its own. */
+	if (rx ? vn->rx : vn->tx) {
+		/* One stream per direction: the virtqueue is its own. */
 		ret = -EBUSY;
 		goto unlock;
 	}
 	zcbuf_queue_set_drvdata(queue, s);
 	spin_lock_irqsave(&vn->cb_lock, flags);
-	vn->rx = s;
+	if (rx)
+		vn->rx = s;
+	else
+		vn->tx = s;
 	spin_unlock_irqrestore(&vn->cb_lock, flags);
 	queue_work(system_highpri_wq, &s->work);
 	mutex_unlock(&vn->lock);
@@ -593,7 +709,10 @@ static void zcbuf_vnet_stop(struct zcbuf_device *zdev,
 	mutex_lock(&vn->lock);
 	/* No callback or new buffer schedules the work after this... */
 	spin_lock_irqsave(&vn->cb_lock, flags);
-	vn->rx = NULL;
+	if (vn->rx == s)
+		vn->rx = NULL;
+	else
+		vn->tx = NULL;
 	spin_unlock_irqrestore(&vn->cb_lock, flags);
 	/* ...and once it has finished, the virtqueue is ours alone. */
 	cancel_work_sync(&s->work);
@@ -628,6 +747,8 @@ static void zcbuf_vnet_buf_queued(struct zcbuf_device *zdev,
 	spin_lock_irqsave(&vn->cb_lock, flags);
 	if (vn->rx && vn->rx->queue == queue)
 		queue_work(system_highpri_wq, &vn->rx->work);
+	else if (vn->tx && vn->tx->queue == queue)
+		queue_work(system_highpri_wq, &vn->tx->work);
 	spin_unlock_irqrestore(&vn->cb_lock, flags);
 }
 
@@ -683,13 +804,12 @@ static int zcbuf_vnet_check(struct virtio_device *vdev)
 static int zcbuf_vnet_probe(struct virtio_device *vdev)
 {
 	struct virtqueue_info vqs_info[] = {
-		[VNET_RX_VQ] = { "zcbuf-rx", zcbuf_vnet_rx_done },
-		/* Not driven yet: transmit is for a later version. */
-		[VNET_TX_VQ] = { "zcbuf-tx", NULL },
+		[VNET_RX_VQ] = { "zcbuf-rx", zcbuf_vnet_vq_done },
+		[VNET_TX_VQ] = { "zcbuf-tx", zcbuf_vnet_vq_done },
 	};
 	struct zcbuf_device_info info = {
 		.ops = &zcbuf_vnet_ops,
-		.kinds = ZCBUF_KIND_NIC_RX,
+		.kinds = ZCBUF_KIND_NIC_RX | ZCBUF_KIND_NIC_TX,
 		.flags = ZCBUF_DEVICE_CPU_WRITES,
 	};
 	struct virtqueue *vqs[ARRAY_SIZE(vqs_info)];
@@ -725,6 +845,8 @@ static int zcbuf_vnet_probe(struct virtio_device *vdev)
 		goto del_vqs;
 	}
 	ret = zcbuf_virtqueue_set_premapped(vn->rx_vq);
+	if (!ret)
+		ret = zcbuf_virtqueue_set_premapped(vn->tx_vq);
 	if (ret) {
 		dev_err(&vdev->dev, "no premapped virtqueues: %d\n", ret);
 		goto del_vqs;
@@ -734,8 +856,8 @@ static int zcbuf_vnet_probe(struct virtio_device *vdev)
 					       VIRTIO_RING_F_INDIRECT_DESC) ?
 			    1 : VNET_MAX_SG;
 
-	/* RX headers, one per ring entry. */
-	hdrs_size = vn->rx_entries * sizeof(*vn->hdrs);
+	/* RX headers, one per ring entry, and the TX header. */
+	hdrs_size = (vn->rx_entries + 1) * sizeof(*vn->hdrs);
 	vn->hdrs = dma_alloc_coherent(vn->dma_dev, hdrs_size, &vn->hdrs_dma,
 				      GFP_KERNEL);
 	if (!vn->hdrs) {
@@ -789,7 +911,7 @@ static void zcbuf_vnet_remove(struct virtio_device *vdev)
 	vdev->config->del_vqs(vdev);
 	dma_free_coherent(vn->dma_dev, VNET_SCRATCH * VNET_SCRATCH_SIZE,
 			  vn->scratch, vn->scratch_dma);
-	dma_free_coherent(vn->dma_dev, vn->rx_entries * sizeof(*vn->hdrs),
+	dma_free_coherent(vn->dma_dev, (vn->rx_entries + 1) * sizeof(*vn->hdrs),
 			  vn->hdrs, vn->hdrs_dma);
 	kfree(vn);
 }
@@ -826,7 +948,7 @@ static struct virtio_driver zcbuf_vnet_driver = {
 };
 module_virtio_driver(zcbuf_vnet_driver);
 
-MODULE_DESCRIPTION("zcbuf: a virtio-net device as a NIC for zero-copy RX");
+MODULE_DESCRIPTION("zcbuf: a virtio-net device as a NIC for zero-copy RX and TX");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(ZCBUF_VERSION);
 MODULE_IMPORT_NS(ZCBUF_NS(ZCBUF));
