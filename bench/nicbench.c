@@ -24,7 +24,10 @@
  * the sender's.
  *
  * Every consumer reads each packet's length and its first 8 bytes (what a
- * packet filter looks at), nothing more.  One CSV row per path and frame
+ * packet filter looks at), nothing more.  Where the path gives a completion
+ * timestamp (zcbuf: the buffer's, CLOCK_MONOTONIC; TPACKET_V3: the skb's
+ * receive timestamp, CLOCK_REALTIME) the note has the completion-to-consumer
+ * latency, p50 and p99, with one clock read per batch.  One CSV row per path and frame
  * size, as zcbench's:
  *
  *   nic,ROW,KERNEL,BOOT,BYTES,PACKETS,CPU_US,PPS,NS_PER_BYTE,NOTE
@@ -726,18 +729,87 @@ static uint32_t zc_look(struct zc *z, uint32_t index, uint32_t npackets,
 	return npackets;
 }
 
+/*
+ * One blocking read, as an eventfd consumer does (no poll() first: that
+ * would be a system call per wake-up the other paths do not make).  A row
+ * that stalls is caught by its alarm (row_watchdog()).
+ */
+static volatile sig_atomic_t alarm_fired;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarm_fired = 1;
+}
+
+/* Arm (or, with 0, disarm) the stall watchdog of a row. */
+static void row_watchdog(unsigned int secs)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+
+	alarm_fired = 0;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(secs);
+}
+
 static uint64_t efd_wait(int efd)
 {
-	struct pollfd p = { .fd = efd, .events = POLLIN };
 	uint64_t v;
 
-	while (poll(&p, 1, 10000) != 1)
-		if (errno != EINTR)
-			stalled("zcbuf eventfd");
-	while (read(efd, &v, sizeof(v)) != sizeof(v))
+	while (read(efd, &v, sizeof(v)) != sizeof(v)) {
 		if (errno != EINTR)
 			die("eventfd read: %s", strerror(errno));
+		if (alarm_fired)
+			stalled("zcbuf eventfd");
+	}
 	return v;
+}
+
+/* ---- completion-to-consumer latency ---- */
+
+#define LAT_MAX	65536
+static uint32_t lat[LAT_MAX];
+static uint32_t nlat;
+static bool lat_on;
+
+/* @count packets completed at @ts (ns) seen at @now (same clock). */
+static void lat_add(uint64_t now, uint64_t ts, uint32_t count)
+{
+	uint64_t d = now > ts ? now - ts : 0;
+
+	if (!lat_on)
+		return;
+	if (d > UINT32_MAX)
+		d = UINT32_MAX;
+	while (count-- && nlat < LAT_MAX)
+		lat[nlat++] = (uint32_t)d;
+}
+
+static void lat_start(void)
+{
+	nlat = 0;
+	lat_on = true;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Stop sampling; append p50/p99 (or why there are none) to @why. */
+static void lat_note(char *why, size_t len, const char *what)
+{
+	lat_on = false;
+	if (!nlat) {
+		snprintf(why + strlen(why), len - strlen(why), "latency n/a: %s; ", what);
+		return;
+	}
+	qsort(lat, nlat, sizeof(lat[0]), cmp_u32);
+	snprintf(why + strlen(why), len - strlen(why),
+		 "latency (%s) p50 %.1f us p99 %.1f us; ", what,
+		 lat[nlat / 2] / 1e3, lat[(uint64_t)nlat * 99 / 100] / 1e3);
 }
 
 static uint64_t zc_consume_ioctl(struct zc *z, uint64_t want)
@@ -753,6 +825,8 @@ static uint64_t zc_consume_ioctl(struct zc *z, uint64_t want)
 
 			if (xioctl(z->fd, ZCBUF_IOC_DQBUF, &d))
 				die("DQBUF: %s", strerror(errno));
+			if (lat_on)
+				lat_add(ns_of(CLOCK_MONOTONIC), d.timestamp_ns, d.npackets);
 			n += zc_look(z, d.index, d.npackets, d.flags);
 			q.index = d.index;
 			if (xioctl(z->fd, ZCBUF_IOC_QBUF, &q))
@@ -776,7 +850,7 @@ static uint64_t zc_consume_ring(struct zc *z, uint64_t want,
 	struct zcbuf_cqe *cqes = (void *)(z->ring + rs->cq.array);
 	struct zcbuf_sqe *sqes = (void *)(z->ring + rs->sq.array);
 	uint32_t mask = rs->cq.entries - 1;
-	uint64_t n = 0;
+	uint64_t n = 0, now;
 
 	while (n < want) {
 		uint32_t prod = __atomic_load_n(RW(z, rs->cq.producer),
@@ -802,10 +876,12 @@ static uint64_t zc_consume_ring(struct zc *z, uint64_t want,
 			continue;
 		}
 		r->batches++;
+		now = lat_on ? ns_of(CLOCK_MONOTONIC) : 0;
 		while (r->head != prod) {
 			const struct zcbuf_cqe *c = &cqes[r->head & mask];
 			struct zcbuf_sqe *s = &sqes[r->tail & (rs->sq.entries - 1)];
 
+			lat_add(now, c->timestamp_ns, c->npackets);
 			n += zc_look(z, c->index, c->npackets, c->flags);
 			s->index = c->index;
 			s->flags = 0;
@@ -856,27 +932,33 @@ static void bench_zcbuf(const struct size_cfg *sc)
 		}
 		zc_start(&z);
 		pg_start(sc->frame);
+		row_watchdog(60);
 		if (v)
 			zc_consume_ring(&z, WARMUP, &r, v == 2 ? TICK_US : 0);
 		else
 			zc_consume_ioctl(&z, WARMUP);
 		r.sleeps = r.kicks = r.batches = 0;
+		row_watchdog(60);
+		lat_start();
 		meas_start(&m);
 		if (v)
 			n = zc_consume_ring(&z, sc->pkts, &r, v == 2 ? TICK_US : 0);
 		else
 			n = zc_consume_ioctl(&z, sc->pkts);
 		meas_end(&m);
+		row_watchdog(0);
+		why[0] = 0;
+		lat_note(why, sizeof(why), "buffer completion timestamp to the consumer");
 		sent = pg_stop();
 		zc_close(&z, &st);
 		if (v)
-			snprintf(why, sizeof(why), "CQ/SQ %s; %" PRIu64 " %s; %" PRIu64
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), "CQ/SQ %s; %" PRIu64 " %s; %" PRIu64
 				 " kicks; %.1f packets per batch; ",
 				 v == 2 ? "polled every 2 ms" : "+ eventfd when idle",
 				 r.sleeps, v == 2 ? "nanosleeps" : "eventfd sleeps",
 				 r.kicks, (double)n / (r.batches ? r.batches : 1));
 		else
-			snprintf(why, sizeof(why), "eventfd read + DQBUF + QBUF per buffer; ");
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), "eventfd read + DQBUF + QBUF per buffer; ");
 		snprintf(why + strlen(why), sizeof(why) - strlen(why),
 			 "%u buffers of %u packets; pktgen sent %" PRIu64
 			 " in the row; zcbuf dropped (no buffer) %" PRIu64,
@@ -918,7 +1000,7 @@ static void packet_stats(int fd, char *why, size_t len)
 static uint64_t tp_consume(int fd, uint8_t *ring, uint32_t *blk, uint64_t want,
 			   uint64_t *polls, uint64_t *blocks)
 {
-	uint64_t n = 0;
+	uint64_t n = 0, now;
 
 	while (n < want) {
 		struct tpacket_block_desc *bd = (void *)(ring + *blk * TP_BLOCK);
@@ -934,7 +1016,9 @@ static uint64_t tp_consume(int fd, uint8_t *ring, uint32_t *blk, uint64_t want,
 			continue;
 		}
 		h = (void *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
+		now = lat_on ? ns_of(CLOCK_REALTIME) : 0;
 		for (uint32_t i = 0; i < bd->hdr.bh1.num_pkts; i++) {
+			lat_add(now, h->tp_sec * 1000000000ULL + h->tp_nsec, 1);
 			look((uint8_t *)h + h->tp_mac, h->tp_snaplen);
 			h = (void *)((uint8_t *)h + h->tp_next_offset);
 		}
@@ -975,11 +1059,14 @@ static void bench_tpacket(const struct size_cfg *sc)
 	pg_start(sc->frame);
 	tp_consume(fd, ring, &blk, WARMUP, &polls, &blocks);
 	polls = blocks = 0;
+	lat_start();
 	meas_start(&m);
 	n = tp_consume(fd, ring, &blk, sc->pkts, &polls, &blocks);
 	meas_end(&m);
+	why[0] = 0;
+	lat_note(why, sizeof(why), "the skb's receive timestamp to the consumer");
 	sent = pg_stop();
-	snprintf(why, sizeof(why), "virtio_net; %u blocks of %u KiB; retire "
+	snprintf(why + strlen(why), sizeof(why) - strlen(why), "virtio_net; %u blocks of %u KiB; retire "
 		 "timeout %u ms; %" PRIu64 " polls; %.1f packets per block; ",
 		 TP_BLOCKS, TP_BLOCK >> 10, TP_TOV_MS, polls,
 		 (double)n / (blocks ? blocks : 1));
@@ -1050,7 +1137,9 @@ static void bench_recvmmsg(const struct size_cfg *sc)
 	n = mm_consume(fd, msgs, bufs, sc->pkts, &calls);
 	meas_end(&m);
 	sent = pg_stop();
-	snprintf(why, sizeof(why), "virtio_net; AF_PACKET SOCK_RAW; recvmmsg of up "
+	snprintf(why, sizeof(why), "latency n/a: no receive timestamps requested "
+		 "(SO_TIMESTAMPNS would add to the baseline's cost); "
+		 "virtio_net; AF_PACKET SOCK_RAW; recvmmsg of up "
 		 "to %u (MSG_WAITFORONE); %.1f packets per call; ", MM_VLEN,
 		 (double)n / (calls ? calls : 1));
 	packet_stats(fd, why, sizeof(why));
@@ -1197,7 +1286,8 @@ static void bench_afxdp(const struct size_cfg *sc)
 
 			getsockopt(xsk_socket__fd(x.sock), SOL_XDP, XDP_STATISTICS,
 				   &xs, &sl);
-			snprintf(why, sizeof(why), "virtio_net; native XDP; libxdp "
+			snprintf(why, sizeof(why), "latency n/a: AF_XDP RX descriptors "
+				 "carry no timestamp; virtio_net; native XDP; libxdp "
 				 "default program; queue 0; MTU %d; %u-B umem frames; "
 				 "%" PRIu64 " polls; %.1f packets per batch; xsk "
 				 "rx_dropped %llu rx_fill_ring_empty %llu; NIC rx_dropped %"
