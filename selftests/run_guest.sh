@@ -10,6 +10,9 @@
 #        (default tests: the programs in kselftest-list.txt, else every
 #        executable here but this; default drivers: zcbuf_sim.ko beside
 #        zcbuf.ko, if there is one)
+#        A TEST given as PROGRAM@DEVICE (zcbuf_stream@edu0) runs PROGRAM
+#        with ZCBUF_TEST_DEVICE=DEVICE: the generic suites then test that
+#        zcbuf device instead of the default one (zcbuf_helpers.h).
 #
 # Output follows the kselftest runner: a top-level KTAP with one line per
 # program, the program's own KTAP indented with "# ". After each program one
@@ -133,9 +136,12 @@ for t in "$@"; do
 	kmsg "zcbuf-selftest: start $t"
 	log=/tmp/$t.out
 	rcfile=/tmp/$t.rc
+	prog=${t%%@*}
+	tdev=
+	[ "$prog" = "$t" ] || tdev=${t#*@}
 	# The program's output streams live, indented; its status survives
 	# the pipe through a file.
-	{ timeout -k 5 "$timeout_s" "$dir/$t" 2>&1; echo $? >"$rcfile"; } |
+	{ ZCBUF_TEST_DEVICE=$tdev timeout -k 5 "$timeout_s" "$dir/$prog" 2>&1; echo $? >"$rcfile"; } |
 		tee "$log" | awk '{ print "# " $0; fflush() }'
 	rc=$(cat "$rcfile" 2>/dev/null || echo 255)
 	kmsg "zcbuf-selftest: end $t"

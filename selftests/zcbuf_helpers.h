@@ -134,6 +134,156 @@ static inline int zc_device_find(int fd, const char *name)
 	return ret;
 }
 
+/* ---- the device under test ---- */
+
+/*
+ * The streaming, ring, coherency and lifetime suites run on the default
+ * device (the simulator) unless $ZCBUF_TEST_DEVICE names another registered
+ * device, e.g. "edu0" (run_guest.sh sets it for a program given as
+ * PROGRAM@DEVICE).  Then every CONFIG that leaves zcbuf_config.device at 0
+ * goes to that device (zs_config() asks zc_test_device_id()), and the tests
+ * stream the small frames and few of them that struct zc_test_dev gives:
+ * a named device is hardware behind a driver, and QEMU's edu moves one
+ * 4 KiB chunk per 100 ms of virtual time.  The suites' larger frames and
+ * longer streams keep running on the simulator.
+ */
+#define ZC_TEST_DEVICE_ENV	"ZCBUF_TEST_DEVICE"
+/*
+ * A named device's camera frame: the frame number the test pattern draws
+ * (35x9 pixels at scale 1) fits, and 48x16 is 2304 bytes in RGB24: one DMA
+ * chunk of a 4 KiB engine.
+ */
+#define ZC_TEST_SMALL_WIDTH	48
+#define ZC_TEST_SMALL_HEIGHT	16
+/* Frames one test streams at most on a named device. */
+#define ZC_TEST_SMALL_FRAMES	4
+
+/**
+ * struct zc_test_dev - the device the generic suites test
+ * @name: $ZCBUF_TEST_DEVICE, or NULL for the default device
+ * @id: its id for zcbuf_config.device (0: the default device)
+ * @desc: its description (ZCBUF_IOC_DEVICE_INFO; zero for the default)
+ * @width: camera: the frame width a test streams when it has no reason
+ *	   to want another (0: the test's own)
+ * @height: see @width
+ * @max_frames: most frames one test streams (0: no cap)
+ * @max_fps: camera: the highest frame rate it takes (0: the test's own)
+ */
+struct zc_test_dev {
+	const char *name;
+	uint32_t id;
+	struct zcbuf_device_desc desc;
+	uint32_t width;
+	uint32_t height;
+	uint32_t max_frames;
+	uint32_t max_fps;
+};
+
+/* $ZCBUF_TEST_DEVICE, or NULL. */
+static inline const char *zc_test_device_name(void)
+{
+	const char *name = getenv(ZC_TEST_DEVICE_ENV);
+
+	return name && *name ? name : NULL;
+}
+
+/*
+ * The id CONFIG should name: 0 (the default device) when no device is
+ * named, else the named device's id (looked up each time: a device that
+ * was removed and came back has a new one), or -ENODEV.
+ */
+static inline int zc_test_device_id(int fd)
+{
+	const char *name = zc_test_device_name();
+
+	return name ? zc_device_find(fd, name) : 0;
+}
+
+/*
+ * The highest of a few frame rates that camera @id takes for a @w x @h
+ * frame (CONFIG on a context of its own), or 0 if it takes none of them.
+ */
+static inline uint32_t zc_test_max_fps(uint32_t id, uint32_t w, uint32_t h)
+{
+	static const uint32_t rates[] = { 1000, 500, 200, 100, 60, 30, 10, 5, 1 };
+	struct zcbuf_config cfg = {
+		.personality = ZCBUF_DEV_CAMERA, .width = w, .height = h,
+		.pixelformat = ZCBUF_FMT_RGB24, .device = id,
+	};
+	uint32_t fps = 0;
+	size_t i;
+	int fd = zc_open();
+
+	if (fd < 0)
+		return 0;
+	for (i = 0; i < sizeof(rates) / sizeof(rates[0]) && !fps; i++) {
+		cfg.fps = rates[i];
+		cfg.frame_size = 0;
+		if (!zc_ioctl(fd, ZCBUF_IOC_CONFIG, &cfg))
+			fps = rates[i];
+	}
+	close(fd);
+	return fps;
+}
+
+/* Describe the device under test into @td: 0, or -errno (-ENODEV). */
+static inline int zc_test_device(int fd, struct zc_test_dev *td)
+{
+	int ret;
+
+	memset(td, 0, sizeof(*td));
+	td->name = zc_test_device_name();
+	if (!td->name)
+		return 0;
+	ret = zc_device_find(fd, td->name);
+	if (ret < 0)
+		return ret;
+	td->id = (uint32_t)ret;
+	ret = zc_device_info(fd, td->id, &td->desc);
+	if (ret)
+		return ret;
+	td->width = ZC_TEST_SMALL_WIDTH > td->desc.min_width ?
+		    ZC_TEST_SMALL_WIDTH : td->desc.min_width;
+	td->height = ZC_TEST_SMALL_HEIGHT > td->desc.min_height ?
+		     ZC_TEST_SMALL_HEIGHT : td->desc.min_height;
+	td->max_frames = ZC_TEST_SMALL_FRAMES;
+	if (td->desc.kinds & ZCBUF_KIND_CAMERA)
+		td->max_fps = zc_test_max_fps(td->id, td->width, td->height);
+	return 0;
+}
+
+/* @want frames, or fewer if the device under test caps them. */
+static inline uint32_t zc_test_frames(const struct zc_test_dev *td,
+				      uint32_t want)
+{
+	if (td->max_frames && want > td->max_frames)
+		return td->max_frames;
+	return want;
+}
+
+/* @fps, or the device's highest frame rate if that is lower. */
+static inline uint32_t zc_test_fps(const struct zc_test_dev *td, uint32_t fps)
+{
+	return td->max_fps && fps > td->max_fps ? td->max_fps : fps;
+}
+
+/* The camera frame a test streams: its own @w x @h, or the device's. */
+static inline void zc_test_frame(const struct zc_test_dev *td, uint32_t *w,
+				 uint32_t *h)
+{
+	if (td->width && td->height) {
+		*w = td->width;
+		*h = td->height;
+	}
+}
+
+/* Whether the device under test has all of @kinds (ZCBUF_KIND_*). */
+static inline bool zc_test_device_has(const struct zc_test_dev *td,
+				      uint32_t kinds)
+{
+	return !td->name || (td->desc.kinds & kinds) == kinds;
+}
+
 /* ---- zcbuf's device drivers, as modules ---- */
 
 /*

@@ -110,12 +110,24 @@ static inline int zs_wait_device(int fd, const char *name, bool present)
 
 /* ---- the queue ioctls ---- */
 
-/* CONFIG; on success *frame_size (if given) is what the kernel reported. */
+/*
+ * CONFIG; on success *frame_size (if given) is what the kernel reported.
+ * A configuration for the default device (@cfg->device 0) goes to the
+ * device under test ($ZCBUF_TEST_DEVICE, zc_test_device_id()).
+ */
 static inline int zs_config(int fd, const struct zcbuf_config *cfg,
 			    uint32_t *frame_size)
 {
 	struct zcbuf_config c = *cfg;
-	int ret = zc_ioctl(fd, ZCBUF_IOC_CONFIG, &c);
+	int ret;
+
+	if (!c.device && c.personality != ZCBUF_DEV_NONE) {
+		ret = zc_test_device_id(fd);
+		if (ret < 0)
+			return ret;
+		c.device = (uint32_t)ret;
+	}
+	ret = zc_ioctl(fd, ZCBUF_IOC_CONFIG, &c);
 
 	if (!ret && frame_size)
 		*frame_size = c.frame_size;
