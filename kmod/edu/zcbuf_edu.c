@@ -16,10 +16,12 @@
  * 4 KiB coherent buffer of its own (the "sensor"), and the engine moves
  * each chunk into the device and from the device into the frame, chunk by
  * chunk, at the DMA addresses of the frame's mapping: never more than
- * 4 KiB, never across a DMA segment.  As NIC TX it moves the packet from
- * the buffer into the device and from the device back into the sensor
- * buffer, and reports the CRC-32 of what the device held: the checksum
- * proves the bytes crossed the bus both ways.
+ * 4 KiB, never across a DMA segment.  Paced (fps set) it starts a frame
+ * every period, as a sensor does, and loses it (drops_no_buffer) when no
+ * buffer is queued; unpaced it waits for one.  As NIC TX it moves the
+ * packet from the buffer into the device and from the device back into the
+ * sensor buffer, and reports the CRC-32 of what the device held: the
+ * checksum proves the bytes crossed the bus both ways.
  *
  * The 28-bit mask is set with dma_set_mask_and_coherent(): buffers above
  * 256 MiB reach the device through swiotlb bounce buffers, or through
@@ -43,6 +45,7 @@
 #include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/freezer.h>
+#include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/iommu.h>
@@ -318,6 +321,19 @@ static int zcbuf_edu_transmit(struct zcbuf_edu_stream *stream,
 	return 0;
 }
 
+/* Sleep until @deadline, or until the thread is told to stop. */
+static void zcbuf_edu_sleep_until(ktime_t deadline)
+{
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop() || ktime_after(ktime_get(), deadline))
+			break;
+		schedule_hrtimeout_range(&deadline, NSEC_PER_MSEC,
+					 HRTIMER_MODE_ABS);
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
 static int zcbuf_edu_thread(void *data)
 {
 	struct zcbuf_edu_stream *stream = data;
@@ -330,19 +346,25 @@ static int zcbuf_edu_thread(void *data)
 		bool cookie;
 		int ret;
 
-		wait_event_freezable(stream->wq,
-				     zcbuf_queue_has_work(stream->queue) ||
-				     kthread_should_stop());
+		if (period) {
+			/*
+			 * Paced, as a sensor: a frame every period (later
+			 * when the engine is slower), lost when no buffer is
+			 * queued for it.
+			 */
+			try_to_freeze();
+			zcbuf_edu_sleep_until(next);
+			next = ktime_add_ns(next, period);
+			if (ktime_before(next, ktime_get()))
+				next = ktime_get();
+		} else {
+			/* Unpaced: a frame as soon as a buffer is queued. */
+			wait_event_freezable(stream->wq,
+					     zcbuf_queue_has_work(stream->queue) ||
+					     kthread_should_stop());
+		}
 		if (kthread_should_stop())
 			break;
-		/* At most fps frames a second (the engine is slower anyway). */
-		if (period && ktime_before(ktime_get(), next)) {
-			s64 ns = ktime_to_ns(ktime_sub(next, ktime_get()));
-
-			schedule_timeout_interruptible(nsecs_to_jiffies(ns) + 1);
-			continue;
-		}
-		next = ktime_add_ns(ktime_get(), period);
 
 		/*
 		 * From the take to the completion the thread signals the
@@ -356,6 +378,11 @@ static int zcbuf_edu_thread(void *data)
 		zcbuf_queue_refill(stream->queue);
 		dbuf = zcbuf_queue_take(stream->queue);
 		if (!dbuf) {
+			if (period) {
+				stream->sequence++;
+				zcbuf_queue_drop(stream->queue,
+						 ZCBUF_DROP_NO_BUFFER);
+			}
 			dma_fence_end_signalling(cookie);
 			continue;
 		}
