@@ -4,7 +4,9 @@
  * ZCBUF_IOC_RING_KICK): argument validation, the mapping, the fast path
  * with no system calls (enforced with seccomp), NEED_WAKEUP/KICK and
  * WANT_WAKEUP/eventfd, overflow, a consumer that stops, a user that writes
- * garbage into the shared area, STREAMOFF and close while mapped.
+ * garbage into the shared area, STREAMOFF and close while mapped.  On the
+ * simulator, or on $ZCBUF_TEST_DEVICE with its small frames
+ * (zcbuf_helpers.h).
  *
  * Raw ioctls only (zcbuf_helpers.h, zcbuf_stream.h).
  */
@@ -184,6 +186,9 @@ FIXTURE(ring)
 {
 	int fd;
 	struct zcbuf_info info;
+	struct zc_test_dev td;
+	uint32_t w;		/* ZR_W x ZR_H, or the device under test's frame */
+	uint32_t h;
 	uint32_t min_entries;
 	uint32_t frame_size;
 	uint32_t nbuf;
@@ -199,6 +204,13 @@ FIXTURE_SETUP(ring)
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, zc_info(self->fd, &self->info));
 	ASSERT_NE(0, self->info.caps & ZCBUF_CAP_RING);
+	ASSERT_EQ(0, zc_test_device(self->fd, &self->td))
+		TH_LOG("device %s not found", self->td.name);
+	if (!zc_test_device_has(&self->td, ZCBUF_KIND_CAMERA | ZCBUF_KIND_NIC_TX))
+		SKIP(return, "%s is not a camera and NIC TX", self->td.name);
+	self->w = ZR_W;
+	self->h = ZR_H;
+	zc_test_frame(&self->td, &self->w, &self->h);
 	self->min_entries = 1;
 	while (self->min_entries < self->info.max_buffers)
 		self->min_entries <<= 1;
@@ -214,7 +226,10 @@ FIXTURE_TEARDOWN(ring)
 		close(self->fd);
 }
 
-/* Camera @w x @h RGB24 at @fps, @n buffers allocated and mapped. */
+/*
+ * Camera @w x @h RGB24 at @fps (at most the device's), @n buffers allocated
+ * and mapped.
+ */
 static void zr_camera(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(ring) *self, uint32_t w, uint32_t h,
 		     uint32_t fps, uint32_t n)
@@ -222,7 +237,8 @@ static void zr_camera(struct __test_metadata *_metadata,
 	uint32_t first;
 
 	ASSERT_GE(ZR_MAXBUF, n);
-	ASSERT_EQ(0, zs_config_camera(self->fd, w, h, ZCBUF_FMT_RGB24, fps, 0,
+	ASSERT_EQ(0, zs_config_camera(self->fd, w, h, ZCBUF_FMT_RGB24,
+				      zc_test_fps(&self->td, fps), 0,
 				      &self->frame_size));
 	ASSERT_EQ(0, zc_alloc(self->fd, self->frame_size, n, 0, &first));
 	ASSERT_EQ(0, first);
@@ -333,7 +349,7 @@ TEST_F(ring, setup_busy_while_streaming)
 	struct zcbuf_ring_setup rs = { 0 };
 	struct zr r;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 100, 2);
+	zr_camera(_metadata, self, self->w, self->h, 100, 2);
 	ASSERT_EQ(0, zs_qbuf(self->fd, 0, 0));
 	ASSERT_EQ(0, zs_streamon(self->fd));
 	EXPECT_EQ(-EBUSY, zr_setup_req(self->fd, &rs));
@@ -441,7 +457,7 @@ TEST_F(ring, dqbuf_and_read_einval)
 	char buf[64];
 	struct zr r;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 0, 2);
+	zr_camera(_metadata, self, self->w, self->h, 0, 2);
 	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
 	ASSERT_EQ(0, zs_qbuf(self->fd, 0, 0));
 	ASSERT_EQ(0, zs_qbuf(self->fd, 1, 0));
@@ -552,14 +568,14 @@ static void zr_fast_consumer(struct zr *r, uint8_t **maps, uint32_t nbuf,
 static void zr_fast_path(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(ring) *self, uint32_t fps, bool payload)
 {
-	const uint32_t nbuf = 8, want = 200;
+	const uint32_t nbuf = 8, want = zc_test_frames(&self->td, 200);
 	struct zr_result *res;
 	struct zcbuf_stats st;
 	struct zr r;
 	pid_t pid;
 	int status;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, fps, nbuf);
+	zr_camera(_metadata, self, self->w, self->h, fps, nbuf);
 	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
 	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -651,7 +667,7 @@ TEST_F(ring, need_wakeup_and_kick)
 	uint32_t prod;
 	struct zr r;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 0, nbuf);
+	zr_camera(_metadata, self, self->w, self->h, 0, nbuf);
 	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
 	for (uint32_t i = 0; i < nbuf; i++)
 		ASSERT_EQ(0, zs_qbuf(self->fd, i, 0));
@@ -719,7 +735,7 @@ TEST_F(ring, want_wakeup_eventfd)
 	struct zr r;
 	int efd;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 0, nbuf);
+	zr_camera(_metadata, self, self->w, self->h, 0, nbuf);
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ASSERT_LE(0, efd);
 	ASSERT_EQ(0, zs_set_eventfd(self->fd, efd));
@@ -787,13 +803,19 @@ TEST_F(ring, want_wakeup_eventfd)
 TEST_F(ring, cq_never_overflows)
 {
 	uint32_t nbuf = self->info.max_buffers, seen[ZR_MAXBUF] = { 0 };
+	uint32_t w = 16, h = 16;
 	struct zcbuf_stats st;
 	struct zr r;
 
 	if (nbuf > ZR_MAXBUF)
 		nbuf = ZR_MAXBUF;
-	/* Small frames: every buffer the context may hold. */
-	zr_camera(_metadata, self, 16, 16, 0, nbuf);
+	/*
+	 * Small frames: every buffer the context may hold (on a named
+	 * device only a few: 64 of edu's frames take 13 s).
+	 */
+	nbuf = zc_test_frames(&self->td, nbuf);
+	zc_test_frame(&self->td, &w, &h);
+	zr_camera(_metadata, self, w, h, 0, nbuf);
 	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
 	ASSERT_LE(nbuf, r.rs.entries);
 	for (uint32_t i = 0; i < nbuf; i++)
@@ -830,7 +852,7 @@ TEST_F(ring, stalled_consumer_loses_nothing)
 	struct zcbuf_stats st;
 	struct zr r;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 200, nbuf);
+	zr_camera(_metadata, self, self->w, self->h, 200, nbuf);
 	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
 	for (uint32_t i = 0; i < nbuf; i++)
 		ASSERT_EQ(0, zs_qbuf(self->fd, i, 0));
@@ -848,7 +870,7 @@ TEST_F(ring, stalled_consumer_loses_nothing)
 	       (unsigned long long)st.drops_no_buffer);
 
 	/* Every completed frame is intact and in order, then it resumes. */
-	while (frames < nbuf + 40) {
+	while (frames < nbuf + zc_test_frames(&self->td, 40)) {
 		ASSERT_EQ(0, zr_cq_wait(&r, 1, ZS_WAIT_MS));
 		while (zr_cq_ready(&r)) {
 			struct zcbuf_cqe c = zr_cq_pop(&r);
@@ -881,7 +903,7 @@ TEST_F(ring, malicious_indices_and_entries)
 	struct zcbuf_stats st;
 	struct zr r;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 0, nbuf);
+	zr_camera(_metadata, self, self->w, self->h, 0, nbuf);
 	/* One more buffer that never went through QBUF (no device mapping). */
 	ASSERT_EQ(0, zc_alloc(self->fd, self->frame_size, 1, 0, &first));
 	ASSERT_EQ(nbuf, first);
@@ -1032,7 +1054,7 @@ TEST_F(ring, streamoff_returns_everything)
 	struct zcbuf_stats st;
 	struct zr r;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 0, nbuf);
+	zr_camera(_metadata, self, self->w, self->h, 0, nbuf);
 	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
 	for (uint32_t i = 0; i < nbuf; i++)
 		ASSERT_EQ(0, zs_qbuf(self->fd, i, 0));
@@ -1080,7 +1102,7 @@ TEST_F(ring, close_while_mapped)
 	struct zr r;
 	int fd2;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 100, nbuf);
+	zr_camera(_metadata, self, self->w, self->h, 100, nbuf);
 	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
 	for (uint32_t i = 0; i < nbuf; i++)
 		ASSERT_EQ(0, zs_qbuf(self->fd, i, 0));
@@ -1122,7 +1144,7 @@ TEST_F(ring, fork_shares_the_rings)
 	pid_t pid;
 	int status;
 
-	zr_camera(_metadata, self, ZR_W, ZR_H, 0, nbuf);
+	zr_camera(_metadata, self, self->w, self->h, 0, nbuf);
 	ASSERT_EQ(0, zr_open(&r, self->fd, 0));
 	for (uint32_t i = 0; i < nbuf; i++)
 		ASSERT_EQ(0, zs_qbuf(self->fd, i, 0));
