@@ -8,7 +8,8 @@
  * give it back, and the frame read then is exactly what the device wrote.
  * For TX the mapping is revoked too, so the packet cannot change under the
  * DMA: what the device reports is what was there at QBUF.  Without the flag
- * nothing faults.
+ * nothing faults.  On the simulator, or on $ZCBUF_TEST_DEVICE with its small
+ * frames (zcbuf_helpers.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -32,6 +33,7 @@ FIXTURE(strict)
 {
 	int fd;
 	struct zcbuf_info info;
+	struct zc_test_dev td;
 	struct zcbuf_config cfg;
 	uint32_t frame_size;
 	uint32_t first;
@@ -62,12 +64,17 @@ FIXTURE_VARIANT_ADD(strict, rx_sg)
 	.personality = ZCBUF_DEV_NIC_RX,
 };
 
-static struct zcbuf_config strict_config(uint32_t personality, uint32_t flags)
+/* 64x48 frames, or the device under test's small ones. */
+static struct zcbuf_config strict_config(const struct zc_test_dev *td,
+					 uint32_t personality, uint32_t flags)
 {
+	uint32_t w = 64, h = 48;
+
+	zc_test_frame(td, &w, &h);
 	if (personality == ZCBUF_DEV_CAMERA)
 		return (struct zcbuf_config){
 			.personality = personality, .flags = flags,
-			.width = 64, .height = 48,
+			.width = w, .height = h,
 			.pixelformat = ZCBUF_FMT_RGB24,
 		};
 	return (struct zcbuf_config){
@@ -91,8 +98,16 @@ FIXTURE_SETUP(strict)
 	if ((variant->alloc_flags & ZCBUF_ALLOC_CONTIG) &&
 	    !(self->info.caps & ZCBUF_CAP_CONTIG))
 		SKIP(return, "no ZCBUF_CAP_CONTIG");
+	ASSERT_EQ(0, zc_test_device(self->fd, &self->td))
+		TH_LOG("device %s not found", self->td.name);
+	/* ZCBUF_KIND_CAMERA, ZCBUF_KIND_NIC_RX: 1 << the personality. */
+	if (!zc_test_device_has(&self->td, 1U << variant->personality))
+		SKIP(return, "%s has no %s", self->td.name,
+		     variant->personality == ZCBUF_DEV_CAMERA ? "camera" :
+		     "NIC RX");
 
-	self->cfg = strict_config(variant->personality, ZCBUF_CFG_STRICT);
+	self->cfg = strict_config(&self->td, variant->personality,
+				  ZCBUF_CFG_STRICT);
 	ASSERT_EQ(0, zs_config(self->fd, &self->cfg, &self->frame_size));
 	ASSERT_EQ(0, zc_alloc(self->fd, self->frame_size, NBUF,
 			      variant->alloc_flags, &self->first));
@@ -251,7 +266,7 @@ TEST_F(strict, stream)
 	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
 	ASSERT_EQ(0, zs_qbuf(self->fd, self->first + 1, 0));
 	ASSERT_EQ(0, zs_streamon(self->fd));
-	for (n = 0; n < 8; n++) {
+	for (n = 0; n < (int)zc_test_frames(&self->td, 8); n++) {
 		ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
 		ASSERT_EQ((uint64_t)n, d.sequence);
 		assert_usable(_metadata, self, d.index - self->first);
@@ -296,7 +311,8 @@ TEST_F(strict, close_restores)
 /* Without ZCBUF_CFG_STRICT, a queued buffer stays mapped. */
 TEST_F(strict, not_strict_no_fault)
 {
-	struct zcbuf_config cfg = strict_config(variant->personality, 0);
+	struct zcbuf_config cfg = strict_config(&self->td, variant->personality,
+						0);
 	struct zcbuf_dqbuf d;
 
 	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
@@ -376,6 +392,7 @@ FIXTURE(strict_tx)
 {
 	int fd;
 	struct zcbuf_info info;
+	struct zc_test_dev td;
 	uint32_t first;
 	uint8_t *map;
 	size_t size;
@@ -398,6 +415,10 @@ FIXTURE_SETUP(strict_tx)
 	if (!(self->info.caps & ZCBUF_CAP_STRICT) ||
 	    !(self->info.caps & ZCBUF_CAP_NIC))
 		SKIP(return, "no ZCBUF_CAP_STRICT or ZCBUF_CAP_NIC");
+	ASSERT_EQ(0, zc_test_device(self->fd, &self->td))
+		TH_LOG("device %s not found", self->td.name);
+	if (!zc_test_device_has(&self->td, ZCBUF_KIND_NIC_TX))
+		SKIP(return, "%s has no NIC TX", self->td.name);
 	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
 	ASSERT_EQ(0, zc_alloc(self->fd, 16 << 10, 1, 0, &self->first));
 	self->map = zc_map_buffer(self->fd, self->first, &self->size);
