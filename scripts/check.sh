@@ -23,6 +23,10 @@
 #   ZCBUF_CHECK_EDU_KERNELS  kernels that get the default edu boots (default
 #                         "6.1 6.12 newest": all of them; names as in
 #                         ZCBUF_CHECK_KERNELS)
+#   ZCBUF_CHECK_EDU_SUITE_KERNELS  kernels whose edu boots also run the
+#                         generic suites against edu (the PROGRAM@edu0
+#                         tests; default "6.1 6.12"; about 2.5 minutes of
+#                         guest time a kernel)
 #   ZCBUF_CHECK_VNET_KERNELS  kernels that get the virtio-net boot (default
 #                         "6.12 newest"; names as in ZCBUF_CHECK_KERNELS)
 #   ZCBUF_CHECK_TIMEOUT   seconds per boot before the guest counts as hung
@@ -43,12 +47,19 @@ kernels=${ZCBUF_CHECK_KERNELS:-6.1 6.12 newest}
 # writes bounce buffers: the coherency tests), and a 1 GiB q35 guest behind
 # intel-iommu (edu gets IOVAs; the simulator, a platform device, stays on
 # dma-direct). edu moves ~10 chunks of 4 KiB a second, so its boots run the
-# edu tests and a few quick ones, not the whole suite.
-edu_tests="zcbuf_edu zcbuf_devices"
+# edu tests, a few quick ones, and the streaming, ring, coherency and
+# fence suites against edu (PROGRAM@edu0: ZCBUF_TEST_DEVICE=edu0, small
+# frames, few of them; see selftests/zcbuf_helpers.h): the fences with and
+# without an IOMMU, strict mode and TX without, coherency where every
+# mapping bounces, streaming (a minute) and the ring behind the IOMMU.
+edu_tests="zcbuf_edu zcbuf_devices zcbuf_interop_fence@edu0"
+edu_tests+=" zcbuf_stream_strict@edu0 zcbuf_stream_nic@edu0"
+swiotlb_edu_tests="zcbuf_edu zcbuf_stream_coherency@edu0"
 iommu_tests="zcbuf_edu zcbuf_devices zcbuf_basic zcbuf_buffers zcbuf_mmap zcbuf_import"
+iommu_tests+=" zcbuf_stream@edu0 zcbuf_ring@edu0 zcbuf_interop_fence@edu0"
 default_boots="-;swiotlb=force"
 default_boots+=";-|-m 256M -device edu|$edu_tests"
-default_boots+=";swiotlb=8192 swiotlb=force|-m 256M -device edu|zcbuf_edu"
+default_boots+=";swiotlb=8192 swiotlb=force|-m 256M -device edu|$swiotlb_edu_tests"
 default_boots+=";intel_iommu=on|-machine q35 -device intel-iommu -device edu|$iommu_tests"
 # zcbuf_virtio_net.ko (issue 14): two virtio-net NICs on one QEMU hub; the
 # kernel's virtio_net keeps the first (the peer), zcbuf takes the second,
@@ -66,6 +77,7 @@ else
 	IFS=, read -r -a boots <<<"$boots_spec"
 fi
 edu_kernels=${ZCBUF_CHECK_EDU_KERNELS:-6.1 6.12 newest}
+edu_suite_kernels=${ZCBUF_CHECK_EDU_SUITE_KERNELS-6.1 6.12}
 tests=${ZCBUF_CHECK_TESTS:-}
 timeout_s=${ZCBUF_CHECK_TIMEOUT:-900}
 guest_modules=${ZCBUF_CHECK_MODULES-vivid vgem loop}
@@ -197,6 +209,12 @@ for k in $kernels; do
 			label="$label [qemu: $bqemu]"
 		fi
 		btests=${btests:-$tests}
+		# The generic suites against edu on ZCBUF_CHECK_EDU_SUITE_KERNELS.
+		if [[ " $bqemu " == *" -device edu "* ]] && [ -z "${ZCBUF_CHECK_BOOTS:-}" ] &&
+		   [[ " $edu_suite_kernels " != *" $k "* ]]; then
+			btests=$(tr ' ' '\n' <<<"$btests" | grep -v '@' | tr '\n' ' ')
+			btests=${btests% }
+		fi
 		# A boot that names its tests gets the Debian modules (vivid,
 		# vgem, loop) and the GStreamer bundle only when one of them
 		# uses them: the 256 MiB edu guests have no room to spare (7.3
