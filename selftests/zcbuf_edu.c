@@ -115,20 +115,6 @@ static int config_cam(int fd, int id, uint32_t w, uint32_t h, uint32_t fmt,
 	return zs_config(fd, &cfg, frame_size);
 }
 
-/* Allocate and map NBUFS buffers of @size bytes. */
-static void alloc_map(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(edu) *self, uint64_t size)
-{
-	int i;
-
-	ASSERT_EQ(0, zc_alloc(self->fd, size, NBUFS, 0, &self->first));
-	for (i = 0; i < NBUFS; i++) {
-		self->map[i] = zc_map_buffer(self->fd, self->first + i,
-					     &self->size);
-		ASSERT_NE(NULL, self->map[i]);
-	}
-}
-
 /* Dequeue one frame and check it whole: CRC, number, picture. */
 static void check_frame(struct __test_metadata *_metadata,
 			FIXTURE_DATA(edu) *self, uint32_t w, uint32_t h,
@@ -203,7 +189,8 @@ TEST_F(edu, camera_frames)
 	uint32_t idx;
 	int m, i;
 
-	alloc_map(_metadata, self, 8192);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, 8192, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	for (m = 0; m < 2; m++) {
 		ASSERT_EQ(0, config_cam(self->fd, self->id, modes[m].w,
 					modes[m].h, modes[m].fmt,
@@ -367,7 +354,8 @@ TEST_F(edu, stale_dma_faults)
 						     strerror(errno));
 
 	/* One frame into one buffer: the engine's last write is there. */
-	alloc_map(_metadata, self, 4096);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, 4096, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	ASSERT_EQ(0, config_cam(self->fd, self->id, 48, 16, ZCBUF_FMT_RGB24,
 				&self->frame_size));
 	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
@@ -422,7 +410,8 @@ TEST_F(edu, nic_tx)
 	uint8_t *p;
 	int i;
 
-	alloc_map(_metadata, self, 8192);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, 8192, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
 	ASSERT_EQ(0, zs_streamon(self->fd));
 	for (i = 0; i < 5; i++) {
@@ -455,7 +444,8 @@ TEST_F(edu, camera_needs_sync_start)
 
 	if (!zs_swiotlb_forced())
 		SKIP(return, "needs swiotlb=force (x86 DMA is coherent without it)");
-	alloc_map(_metadata, self, 4096);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, 4096, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	ASSERT_EQ(0, config_cam(self->fd, self->id, w, h, fmt,
 				&self->frame_size));
 	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
@@ -490,7 +480,8 @@ TEST_F(edu, tx_needs_sync_end)
 
 	if (!zs_swiotlb_forced())
 		SKIP(return, "needs swiotlb=force (x86 DMA is coherent without it)");
-	alloc_map(_metadata, self, 4096);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, 4096, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	p = self->map[0];
 	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
 	ASSERT_EQ(0, zs_streamon(self->fd));
@@ -530,7 +521,8 @@ TEST_F(edu, fence_signals_when_frame_lands)
 	struct zcbuf_dqbuf d;
 	int dmabuf, status = -1;
 
-	alloc_map(_metadata, self, 4096);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, 4096, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	ASSERT_EQ(0, config_cam(self->fd, self->id, 48, 16, ZCBUF_FMT_RGB24,
 				&self->frame_size));
 	dmabuf = zc_export(self->fd, self->first,
@@ -562,7 +554,8 @@ static void stream_started(struct __test_metadata *_metadata,
 	uint32_t idx;
 	int i;
 
-	alloc_map(_metadata, self, 4096);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, 4096, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	ASSERT_EQ(0, config_cam(self->fd, self->id, 48, 16, ZCBUF_FMT_RGB24,
 				&self->frame_size));
 	for (i = 0; i < NBUFS; i++)

@@ -388,6 +388,38 @@ static inline void *zc_map_buffer(int fd, uint32_t index, size_t *size)
 }
 
 /*
+ * ALLOC @count buffers of @size (ZCBUF_ALLOC_* @flags) and map each whole:
+ * the first index in *first, the mappings in @map[0..@count), their size
+ * (the same for all) in *map_size.  0 or -errno; on failure nothing stays
+ * mapped (@map all NULL) and what was allocated stays with the context.
+ */
+static inline int zc_alloc_map(int fd, uint64_t size, uint32_t count,
+			       uint32_t flags, uint32_t *first, uint8_t **map,
+			       size_t *map_size)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < count; i++)
+		map[i] = NULL;
+	ret = zc_alloc(fd, size, count, flags, first);
+	if (ret)
+		return ret;
+	for (i = 0; i < count; i++) {
+		map[i] = zc_map_buffer(fd, *first + i, map_size);
+		if (!map[i]) {
+			ret = -errno;
+			while (i--) {
+				munmap(map[i], *map_size);
+				map[i] = NULL;
+			}
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
  * A read-only copy of an ioctl argument (@len <= one page): the kernel can
  * read it but writing the result back fails with EFAULT.  Free with
  * zc_ro_free().  NULL with errno set on failure.

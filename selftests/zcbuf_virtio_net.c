@@ -249,19 +249,6 @@ FIXTURE_VARIANT_ADD(vnet, f64) { .len = 64 };
 FIXTURE_VARIANT_ADD(vnet, f1500) { .len = 1500 };
 FIXTURE_VARIANT_ADD(vnet, f9000) { .len = 9000 };
 
-static void alloc_map(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(vnet) *self, uint64_t size)
-{
-	int i;
-
-	ASSERT_EQ(0, zc_alloc(self->fd, size, NBUFS, 0, &self->first));
-	for (i = 0; i < NBUFS; i++) {
-		self->map[i] = zc_map_buffer(self->fd, self->first + i,
-					     &self->size);
-		ASSERT_NE(NULL, self->map[i]);
-	}
-}
-
 static int config_rx(FIXTURE_DATA(vnet) *self, uint32_t pkts,
 		     uint32_t *frame_size)
 {
@@ -339,7 +326,8 @@ TEST_F(vnet, rx_exact)
 	struct zcbuf_stats st;
 
 	ASSERT_EQ(0, config_rx(self, PKTS, &fs));
-	alloc_map(_metadata, self, fs);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, fs, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	for (i = 0; i < NBUFS; i++)
 		ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, 0));
 	ASSERT_EQ(0, zs_streamon(self->fd));
@@ -497,7 +485,8 @@ TEST_F(vnet, drops_counted)
 	uint64_t drops;
 
 	ASSERT_EQ(0, config_rx(self, 1, &fs));
-	alloc_map(_metadata, self, fs);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, fs, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	ASSERT_EQ(0, zs_streamon(self->fd));
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ(0, peer_send(self, sent++, variant->len));
@@ -549,7 +538,8 @@ TEST_F(vnet, unbind_mid_stream)
 	uint32_t fs, i, next = 0;
 
 	ASSERT_EQ(0, config_rx(self, 1, &fs));
-	alloc_map(_metadata, self, fs);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, fs, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	for (i = 0; i < NBUFS; i++)
 		ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, 0));
 	ASSERT_EQ(0, zs_streamon(self->fd));
