@@ -761,27 +761,6 @@ static const struct zcbuf_device_ops zcbuf_vnet_ops = {
 
 /* ---- virtio driver ---- */
 
-/* Whether the user named @vdev in the devices parameter. */
-static bool zcbuf_vnet_wanted(struct virtio_device *vdev)
-{
-	const char *name = dev_name(&vdev->dev);
-	size_t len = strlen(name);
-	bool found = false;
-	const char *p;
-
-	kernel_param_lock(THIS_MODULE);
-	for (p = devices; p && *p; p += strcspn(p, "\n\t ,")) {
-		p += strspn(p, "\n\t ,");
-		if (!strncmp(p, name, len) &&
-		    (!p[len] || strchr("\n\t ,", p[len]))) {
-			found = true;
-			break;
-		}
-	}
-	kernel_param_unlock(THIS_MODULE);
-	return found;
-}
-
 static int zcbuf_vnet_check(struct virtio_device *vdev)
 {
 	if (!virtio_has_feature(vdev, VIRTIO_F_VERSION_1)) {
@@ -817,14 +796,7 @@ static int zcbuf_vnet_probe(struct virtio_device *vdev)
 	size_t hdrs_size;
 	int ret;
 
-	if (!zcbuf_vnet_wanted(vdev)) {
-		dev_dbg(&vdev->dev, "not in the devices parameter: left alone\n");
-		return -ENODEV;
-	}
-	ret = zcbuf_vnet_check(vdev);
-	if (ret)
-		return ret;
-
+	/* zcbuf_vnet_validate() accepted it. */
 	vn = kzalloc(sizeof(*vn), GFP_KERNEL);
 	if (!vn)
 		return -ENOMEM;
@@ -918,10 +890,16 @@ static void zcbuf_vnet_remove(struct virtio_device *vdev)
 
 #else /* !ZCBUF_HAVE_VIRTQUEUE_PREMAPPED */
 
-static int zcbuf_vnet_probe(struct virtio_device *vdev)
+static int zcbuf_vnet_check(struct virtio_device *vdev)
 {
 	dev_err(&vdev->dev,
 		"this kernel has no premapped virtqueues (Linux 6.12 or later needed)\n");
+	return -EOPNOTSUPP;
+}
+
+/* Never called: zcbuf_vnet_validate() refuses every device. */
+static int zcbuf_vnet_probe(struct virtio_device *vdev)
+{
 	return -EOPNOTSUPP;
 }
 
@@ -930,6 +908,44 @@ static void zcbuf_vnet_remove(struct virtio_device *vdev)
 }
 
 #endif /* ZCBUF_HAVE_VIRTQUEUE_PREMAPPED */
+
+/* Whether the user named @vdev in the devices parameter. */
+static bool zcbuf_vnet_wanted(struct virtio_device *vdev)
+{
+	const char *name = dev_name(&vdev->dev);
+	size_t len = strlen(name);
+	bool found = false;
+	const char *p;
+
+	kernel_param_lock(THIS_MODULE);
+	for (p = devices; p && *p; p += strcspn(p, "\n\t ,")) {
+		p += strspn(p, "\n\t ,");
+		if (!strncmp(p, name, len) &&
+		    (!p[len] || strchr("\n\t ,", p[len]))) {
+			found = true;
+			break;
+		}
+	}
+	kernel_param_unlock(THIS_MODULE);
+	return found;
+}
+
+/*
+ * Refuse a device here, not in probe: virtio calls ->validate before it
+ * sets FEATURES_OK, and QEMU accepts no other features after that until
+ * the device is reset.  A device refused in probe kept the features
+ * negotiated for this driver (no mergeable RX buffers) when virtio_net
+ * bound it next, and then handed it frames virtio_net counted as runts
+ * (rx_length_errors).
+ */
+static int zcbuf_vnet_validate(struct virtio_device *vdev)
+{
+	if (!zcbuf_vnet_wanted(vdev)) {
+		dev_dbg(&vdev->dev, "not in the devices parameter: left alone\n");
+		return -ENODEV;
+	}
+	return zcbuf_vnet_check(vdev);
+}
 
 /*
  * No MODULE_DEVICE_TABLE: the module is loaded on purpose, never
@@ -943,6 +959,7 @@ static const struct virtio_device_id zcbuf_vnet_ids[] = {
 static struct virtio_driver zcbuf_vnet_driver = {
 	.driver.name = KBUILD_MODNAME,
 	.id_table = zcbuf_vnet_ids,
+	.validate = zcbuf_vnet_validate,
 	.probe = zcbuf_vnet_probe,
 	.remove = zcbuf_vnet_remove,
 };
