@@ -69,6 +69,9 @@ vnet_qemu="-netdev hubport,id=n0,hubid=0 -device virtio-net-pci,netdev=n0"
 vnet_qemu+=" -netdev hubport,id=n1,hubid=0"
 vnet_qemu+=" -device virtio-net-pci,netdev=n1,iommu_platform=on,disable-legacy=on"
 default_boots+=";-|$vnet_qemu|zcbuf_virtio_net zcbuf_devices"
+# The same behind intel-iommu: zcbuf's NIC DMAs to IOVAs of its
+# attachment's mapping (the peer, without iommu_platform, bypasses it).
+default_boots+=";intel_iommu=on|-machine q35 -device intel-iommu $vnet_qemu|zcbuf_virtio_net"
 vnet_kernels=${ZCBUF_CHECK_VNET_KERNELS:-6.12 newest}
 boots_spec=${ZCBUF_CHECK_BOOTS:-$default_boots}
 if [[ $boots_spec == *";"* ]]; then
