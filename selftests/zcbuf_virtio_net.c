@@ -381,7 +381,8 @@ TEST_F(vnet, tx_exact)
 	struct zcbuf_stats st;
 
 	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
-	alloc_map(_metadata, self, ZCBUF_PKT_MAX);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, ZCBUF_PKT_MAX, NBUFS, 0, &self->first,
+				  self->map, &self->size));
 	ASSERT_EQ(0, zs_streamon(self->fd));
 	for (round = 0; round < 3; round++) {
 		for (i = 0; i < NBUFS; i++) {
@@ -435,7 +436,8 @@ TEST_F(vnet, tx_bad_length)
 	if (variant->len != 64)
 		SKIP(return, "lengths of its own");
 	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
-	alloc_map(_metadata, self, 2 * ZCBUF_PKT_MAX);
+	ASSERT_EQ(0, zc_alloc_map(self->fd, 2 * ZCBUF_PKT_MAX, NBUFS, 0,
+				  &self->first, self->map, &self->size));
 	ASSERT_EQ(0, zs_streamon(self->fd));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(self->map[i], 0xff, bad[i]);
