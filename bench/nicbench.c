@@ -93,51 +93,12 @@
 static const char *kernel_label = "?", *boot_label = "nic";
 static FILE *csv;
 static int failures;
+
+#define BENCH_NAME "nicbench"
+#include "bench.h"
 static char peer_dev[32], dut_dev[32], peer_if[IF_NAMESIZE], dut_if[IF_NAMESIZE];
 static char dut_mac[32];
 static volatile uint64_t sink;
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "nicbench: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-static void warnx_(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "nicbench: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	failures++;
-}
-
-static uint64_t ns_of(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	int r;
-
-	do {
-		r = ioctl(fd, cmd, arg);
-	} while (r < 0 && errno == EINTR);
-	return r;
-}
 
 static int write_file(const char *path, const char *val)
 {

@@ -63,39 +63,10 @@ static const char *kernel_label = "?", *boot_label = "normal";
 static FILE *csv;
 static int failures;
 
+#define BENCH_NAME "zcbench"
+#include "bench.h"
+
 /* ---- small helpers ---- */
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "zcbench: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	exit(1);
-}
-
-static void warnx_(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "zcbench: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	failures++;
-}
-
-static uint64_t ns_of(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static uint64_t cpu_ns(void)
 {
@@ -180,16 +151,6 @@ static void row(const char *group, const char *name, uint64_t bytes,
 		fprintf(csv, "%s\n", line);
 		fflush(csv);
 	}
-}
-
-static int xioctl(int fd, unsigned long cmd, void *arg)
-{
-	int r;
-
-	do {
-		r = ioctl(fd, cmd, arg);
-	} while (r < 0 && errno == EINTR);
-	return r;
 }
 
 /* zlib's crc32() */
