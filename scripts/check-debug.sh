@@ -21,7 +21,8 @@
 #                         no ";", by ",", each CMDLINE[|QEMU-ARGS[|TESTS]] as
 #                         in make check ("-" is a plain boot; default: plain,
 #                         swiotlb=force, QEMU's edu behind intel-iommu
-#                         running the edu and buffer tests, so that DMA-API
+#                         running the edu and buffer tests and the streaming,
+#                         ring and fence suites against edu, so that DMA-API
 #                         debug sees the range syncs of IOMMU mappings, and
 #                         two virtio-net NICs on a hub for zcbuf_virtio_net)
 #   ZCBUF_DEBUG_TIMEOUT   seconds per boot before the guest counts as hung
@@ -40,6 +41,7 @@ top=$(cd "$here/.." && pwd)
 cd "$top" || exit 1
 
 iommu_tests="zcbuf_edu zcbuf_devices zcbuf_basic zcbuf_buffers zcbuf_mmap zcbuf_import"
+iommu_tests+=" zcbuf_stream@edu0 zcbuf_ring@edu0 zcbuf_interop_fence@edu0"
 default_boots="-;swiotlb=force"
 default_boots+=";intel_iommu=on|-machine q35 -device intel-iommu -device edu|$iommu_tests"
 # zcbuf_virtio_net.ko as in make check (the debug kernel has virtio_net
