@@ -249,6 +249,25 @@ FIXTURE_VARIANT_ADD(vnet, f64) { .len = 64 };
 FIXTURE_VARIANT_ADD(vnet, f1500) { .len = 1500 };
 FIXTURE_VARIANT_ADD(vnet, f9000) { .len = 9000 };
 
+/*
+ * The tests that do not depend on the frame length: the same NICs and
+ * setup, without the length variants.
+ */
+FIXTURE(vnet_once)
+{
+	FIXTURE_DATA(vnet) v;
+};
+
+FIXTURE_SETUP(vnet_once)
+{
+	vnet_setup(_metadata, &self->v, NULL);
+}
+
+FIXTURE_TEARDOWN(vnet_once)
+{
+	vnet_teardown(_metadata, &self->v, NULL);
+}
+
 static int config_rx(FIXTURE_DATA(vnet) *self, uint32_t pkts,
 		     uint32_t *frame_size)
 {
@@ -423,44 +442,43 @@ TEST_F(vnet, tx_exact)
  * A frame shorter than an Ethernet header or longer than ZCBUF_PKT_MAX is
  * not sent: its buffer completes with ZCBUF_DQ_ERROR; the next one goes.
  */
-TEST_F(vnet, tx_bad_length)
+TEST_F(vnet_once, tx_bad_length)
 {
+	FIXTURE_DATA(vnet) *v = &self->v;
 	struct zcbuf_config cfg = {
-		.personality = ZCBUF_DEV_NIC_TX, .device = (uint32_t)self->id,
+		.personality = ZCBUF_DEV_NIC_TX, .device = (uint32_t)v->id,
 	};
 	static uint8_t got[ZCBUF_PKT_MAX + 1], want[ZCBUF_PKT_MAX];
 	const uint64_t bad[] = { 1, ETH_HLEN - 1, ZCBUF_PKT_MAX + 1 };
 	struct zcbuf_dqbuf d;
 	uint32_t i;
 
-	if (variant->len != 64)
-		SKIP(return, "lengths of its own");
-	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
-	ASSERT_EQ(0, zc_alloc_map(self->fd, 2 * ZCBUF_PKT_MAX, NBUFS, 0,
-				  &self->first, self->map, &self->size));
-	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, zs_config(v->fd, &cfg, NULL));
+	ASSERT_EQ(0, zc_alloc_map(v->fd, 2 * ZCBUF_PKT_MAX, NBUFS, 0,
+				  &v->first, v->map, &v->size));
+	ASSERT_EQ(0, zs_streamon(v->fd));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		memset(self->map[i], 0xff, bad[i]);
-		ASSERT_EQ(0, zs_sync(self->fd, self->first + i,
+		memset(v->map[i], 0xff, bad[i]);
+		ASSERT_EQ(0, zs_sync(v->fd, v->first + i,
 				     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0,
 				     bad[i]));
-		ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, bad[i]));
-		ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
-		EXPECT_EQ(self->first + i, d.index);
+		ASSERT_EQ(0, zs_qbuf(v->fd, v->first + i, bad[i]));
+		ASSERT_EQ(0, zs_dqbuf_wait(v->fd, &d, ZS_WAIT_MS));
+		EXPECT_EQ(v->first + i, d.index);
 		EXPECT_EQ(ZCBUF_DQ_ERROR, d.flags) TH_LOG("%llu bytes",
 			(unsigned long long)bad[i]);
 	}
-	make_frame(self->map[i], 64, 7);
-	ASSERT_EQ(0, zs_sync(self->fd, self->first + i,
+	make_frame(v->map[i], 64, 7);
+	ASSERT_EQ(0, zs_sync(v->fd, v->first + i,
 			     ZCBUF_SYNC_END | ZCBUF_SYNC_WRITE, 0, 64));
-	ASSERT_EQ(0, zs_qbuf(self->fd, self->first + i, 64));
-	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(0, zs_qbuf(v->fd, v->first + i, 64));
+	ASSERT_EQ(0, zs_dqbuf_wait(v->fd, &d, ZS_WAIT_MS));
 	EXPECT_EQ(0U, d.flags);
 	/* Only that one reached the peer. */
-	ASSERT_EQ(64, peer_recv(self, got, sizeof(got)));
+	ASSERT_EQ(64, peer_recv(v, got, sizeof(got)));
 	make_frame(want, 64, 7);
 	EXPECT_EQ(0, memcmp(want, got, 64));
-	ASSERT_EQ(0, zs_streamoff(self->fd));
+	ASSERT_EQ(0, zs_streamoff(v->fd));
 }
 
 /* Stats of the stream, waiting until drops reach @want (or 5 s pass). */
@@ -616,31 +634,32 @@ static bool have_iommu(void)
  * IOMMU group: the frames of the other tests went through IOVAs of the
  * attachment's mapping, not guest-physical addresses.
  */
-TEST_F(vnet, behind_iommu)
+TEST_F(vnet_once, behind_iommu)
 {
+	FIXTURE_DATA(vnet) *v = &self->v;
 	char path[160];
 
-	if (variant->len != 64)
-		SKIP(return, "once is enough");
 	if (!have_iommu())
 		SKIP(return, "no IOMMU in this guest");
 	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/../iommu_group",
-		 self->dev);
+		 v->dev);
 	EXPECT_EQ(0, access(path, F_OK)) TH_LOG("%s: %s", path, strerror(errno));
 }
 
 /* A device the user did not name is never taken, even when offered. */
-TEST_F(vnet, unnamed_device_refused)
+TEST_F(vnet_once, unnamed_device_refused)
 {
-	ASSERT_EQ(0, zc_write_file(DRV "/unbind", self->dev));
-	EXPECT_EQ(-ENODEV, zs_wait_device(self->fd, self->zname, false));
+	FIXTURE_DATA(vnet) *v = &self->v;
+
+	ASSERT_EQ(0, zc_write_file(DRV "/unbind", v->dev));
+	EXPECT_EQ(-ENODEV, zs_wait_device(v->fd, v->zname, false));
 	ASSERT_EQ(0, zc_write_file(PARAM, "virtio99"));
-	EXPECT_EQ(-ENODEV, zc_write_file(DRV "/bind", self->dev));
-	EXPECT_EQ(-ENODEV, zc_device_find(self->fd, self->zname));
+	EXPECT_EQ(-ENODEV, zc_write_file(DRV "/bind", v->dev));
+	EXPECT_EQ(-ENODEV, zc_device_find(v->fd, v->zname));
 	/* Named again, it binds. */
-	ASSERT_EQ(0, zc_write_file(PARAM, self->dev));
-	ASSERT_EQ(0, zc_write_file(DRV "/bind", self->dev));
-	EXPECT_LT(0, zs_wait_device(self->fd, self->zname, true));
+	ASSERT_EQ(0, zc_write_file(PARAM, v->dev));
+	ASSERT_EQ(0, zc_write_file(DRV "/bind", v->dev));
+	EXPECT_LT(0, zs_wait_device(v->fd, v->zname, true));
 }
 
 TEST_HARNESS_MAIN
