@@ -646,6 +646,52 @@ TEST_F(vnet_once, behind_iommu)
 	EXPECT_EQ(0, access(path, F_OK)) TH_LOG("%s: %s", path, strerror(errno));
 }
 
+/*
+ * CONFIG of a virtio-net device: the wire decides sizes and timing, so a
+ * camera, generator or fault field, a TX packet size or an RX size out of
+ * range is EINVAL; the configurations around the refusals still work.
+ */
+TEST_F(vnet_once, config_refused)
+{
+	FIXTURE_DATA(vnet) *v = &self->v;
+	const struct zcbuf_config rx = {
+		.personality = ZCBUF_DEV_NIC_RX, .device = (uint32_t)v->id,
+		.pkt_max = 1500, .pkts_per_buffer = 4,
+	}, tx = {
+		.personality = ZCBUF_DEV_NIC_TX, .device = (uint32_t)v->id,
+	};
+	struct zcbuf_config bad[11];
+	uint32_t fs_rx = 0, fs_tx = 0, fs;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		bad[i] = i < 7 ? rx : tx;
+	bad[0].personality = ZCBUF_DEV_CAMERA;
+	bad[0].width = 64;
+	bad[0].height = 64;
+	bad[0].pixelformat = ZCBUF_FMT_YUYV;
+	bad[1].pkt_rate = 1000;
+	bad[2].drop_permille = 1;
+	bad[3].pkt_max = ZCBUF_PKT_MIN - 1;
+	bad[4].pkt_max = ZCBUF_PKT_MAX + 1;
+	bad[5].pkts_per_buffer = 0;
+	bad[6].pkts_per_buffer = 1u << 20;
+	bad[7].pkt_max = 64;
+	bad[8].pkts_per_buffer = 1;
+	bad[9].fps = 30;
+	bad[10].stall_every = 1;
+
+	ASSERT_EQ(0, zs_config(v->fd, &rx, &fs_rx));
+	EXPECT_LT(4u * 1500, fs_rx);
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		EXPECT_EQ(-EINVAL, zs_config(v->fd, &bad[i], NULL))
+			TH_LOG("bad config %zu", i);
+	ASSERT_EQ(0, zs_config(v->fd, &tx, &fs_tx));
+	EXPECT_EQ(ETH_HLEN, fs_tx);
+	ASSERT_EQ(0, zs_config(v->fd, &rx, &fs));
+	EXPECT_EQ(fs_rx, fs);
+}
+
 /* A device the user did not name is never taken, even when offered. */
 TEST_F(vnet_once, unnamed_device_refused)
 {
