@@ -49,7 +49,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/sockios.h>
 #include <linux/errqueue.h>
 #include <linux/if_packet.h>
 #include <net/if_arp.h>
@@ -345,6 +347,21 @@ static int virtio_nets(char names[][32], int max)
 	return found;
 }
 
+/* virtio-net feature bits (include/uapi/linux/virtio_net.h) */
+#define VNET_F_CSUM		0
+#define VNET_F_MRG_RXBUF	15
+
+/* Whether virtio device @dev negotiated feature @bit (sysfs: one 0/1 per bit). */
+static int vfeature(const char *dev, int bit)
+{
+	char path[128], f[160];
+
+	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/features", dev);
+	if (read_file(path, f, sizeof(f)) <= bit)
+		return -1;
+	return f[bit] == '1';
+}
+
 static void driver_of(const char *dev, char *drv, size_t len)
 {
 	char path[128], target[256];
@@ -454,6 +471,10 @@ static void setup_nics(void)
 		die("%s: no MAC address", dut_if);
 	printf("nicbench: peer %s (%s), under test %s (%s, %s)\n", peer_dev,
 	       peer_if, dut_dev, dut_if, dut_mac);
+	printf("nicbench: virtio-net features: peer CSUM %d MRG_RXBUF %d; under test "
+	       "CSUM %d MRG_RXBUF %d\n", vfeature(peer_dev, VNET_F_CSUM),
+	       vfeature(peer_dev, VNET_F_MRG_RXBUF), vfeature(dut_dev, VNET_F_CSUM),
+	       vfeature(dut_dev, VNET_F_MRG_RXBUF));
 }
 
 /* ---- the sender: pktgen on the peer, flat out ---- */
@@ -1316,27 +1337,148 @@ static void tx_frame(uint8_t *f, uint32_t len, uint32_t seq)
 		f[i] = (uint8_t)(i * 7 + seq);
 }
 
-static uint64_t tx_stats0[5];
-static const char *const tx_stat_names[5] = {
-	"tx_packets", "tx_dropped", "rx_packets", "rx_dropped", "rx_errors"
+/*
+ * Where the frames sent to the peer go: the NIC under test's tx counters
+ * (virtio_net counts a frame when it is on the TX virtqueue), the peer's rx
+ * counters (/sys: the peer's virtio_net counts every buffer its RX
+ * virtqueue returns, the stack then drops the frames, rx_dropped: nobody
+ * takes ethertype 0x88b5 or UDP to an address the peer does not have),
+ * the peer's virtio_net per-queue counters (ethtool -S) and the CPU's
+ * backlog (/proc/net/softnet_stat).  What the NIC under test sent and
+ * the peer's RX virtqueue never returned was lost between the two
+ * virtqueues, in QEMU.
+ */
+#define ETH_NSTATS	256
+
+static const char *const tx_stat_names[] = {
+	"tx_packets", "tx_dropped", "rx_packets", "rx_dropped", "rx_errors",
+	"rx_length_errors", "rx_over_errors", "rx_missed_errors", "rx_nohandler",
+};
+#define TX_NSTATS	(sizeof(tx_stat_names) / sizeof(tx_stat_names[0]))
+
+struct tx_snap {
+	uint64_t st[TX_NSTATS];
+	uint64_t softnet_drop, softnet_squeeze;
+	int neth;
+	char eth_name[ETH_NSTATS][ETH_GSTRING_LEN];
+	uint64_t eth[ETH_NSTATS];
 };
 
-/* The NIC under test's tx counters and the peer's rx counters, before a row. */
-static uint64_t tx_mark(void)
+static struct tx_snap tx0;
+
+/* ethtool -S @ifname: up to ETH_NSTATS names and values; their count. */
+static int eth_stats(const char *ifname, char names[][ETH_GSTRING_LEN],
+		     uint64_t *vals)
 {
-	for (int i = 0; i < 5; i++)
-		tx_stats0[i] = if_stat(i < 2 ? dut_if : peer_if, tx_stat_names[i]);
-	return tx_stats0[2];
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	struct ethtool_gstrings *gs = NULL;
+	struct ethtool_stats *es = NULL;
+	struct ifreq ifr = { 0 };
+	int s, n = 0;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return 0;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&di;
+	if (ioctl(s, SIOCETHTOOL, &ifr) || !di.n_stats)
+		goto out;
+	gs = calloc(1, sizeof(*gs) + (size_t)di.n_stats * ETH_GSTRING_LEN);
+	es = calloc(1, sizeof(*es) + (size_t)di.n_stats * sizeof(uint64_t));
+	if (!gs || !es)
+		goto out;
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_STATS;
+	gs->len = di.n_stats;
+	ifr.ifr_data = (void *)gs;
+	if (ioctl(s, SIOCETHTOOL, &ifr))
+		goto out;
+	es->cmd = ETHTOOL_GSTATS;
+	es->n_stats = di.n_stats;
+	ifr.ifr_data = (void *)es;
+	if (ioctl(s, SIOCETHTOOL, &ifr))
+		goto out;
+	for (uint32_t i = 0; i < di.n_stats && n < ETH_NSTATS; i++, n++) {
+		memcpy(names[n], gs->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+		names[n][ETH_GSTRING_LEN - 1] = 0;
+		vals[n] = es->data[i];
+	}
+out:
+	free(gs);
+	free(es);
+	close(s);
+	return n;
 }
 
-static void tx_note(char *why, size_t len, uint64_t rx0)
+static void tx_snap(struct tx_snap *t, bool dut_netdev)
 {
-	(void)rx0;
-	snprintf(why + strlen(why), len - strlen(why), "; NIC under test");
-	for (int i = 0; i < 5; i++)
-		snprintf(why + strlen(why), len - strlen(why), "%s %s %" PRIu64,
-			 i == 2 ? "; peer" : "", tx_stat_names[i],
-			 if_stat(i < 2 ? dut_if : peer_if, tx_stat_names[i]) - tx_stats0[i]);
+	FILE *f = fopen("/proc/net/softnet_stat", "r");
+	unsigned int done, drop, squeeze;
+
+	for (size_t i = 0; i < TX_NSTATS; i++)
+		t->st[i] = i < 2 && !dut_netdev ? 0 :
+			   if_stat(i < 2 ? dut_if : peer_if, tx_stat_names[i]);
+	t->softnet_drop = t->softnet_squeeze = 0;
+	while (f && fscanf(f, "%x %x %x%*[^\n]", &done, &drop, &squeeze) == 3) {
+		t->softnet_drop += drop;
+		t->softnet_squeeze += squeeze;
+	}
+	if (f)
+		fclose(f);
+	t->neth = eth_stats(peer_if, t->eth_name, t->eth);
+}
+
+/* The NIC under test's tx counters and the peer's rx counters, before a row. */
+static void tx_mark(bool dut_netdev)
+{
+	tx_snap(&tx0, dut_netdev);
+}
+
+/*
+ * After a row: the counters' changes; the peer's rx_packets once more
+ * after the sender has been quiet for a while (frames that QEMU still
+ * held for the peer arrive then); and where the rest went.
+ */
+static void tx_note(char *why, size_t len, uint64_t sent, bool dut_netdev)
+{
+	static struct tx_snap t;
+	uint64_t rx, late, lost;
+	size_t w;
+
+	tx_snap(&t, dut_netdev);
+	rx = t.st[2] - tx0.st[2];
+	snprintf(why + strlen(why), len - strlen(why), "; %s", dut_netdev ?
+		 "NIC under test" : "peer");
+	for (size_t i = dut_netdev ? 0 : 2; i < TX_NSTATS; i++)
+		if (i < 5 || t.st[i] != tx0.st[i])
+			snprintf(why + strlen(why), len - strlen(why), "%s %s %" PRIu64,
+				 i == 2 && dut_netdev ? "; peer" : "", tx_stat_names[i],
+				 t.st[i] - tx0.st[i]);
+	w = strlen(why);
+	for (int i = 0; i < t.neth && i < tx0.neth; i++)
+		if (t.eth[i] != tx0.eth[i] && !strncmp(t.eth_name[i], "rx", 2) &&
+		    (strstr(t.eth_name[i], "drop") || strstr(t.eth_name[i], "err") ||
+		     strstr(t.eth_name[i], "packets")))
+			snprintf(why + strlen(why), len - strlen(why), "%s%s %" PRIu64,
+				 strlen(why) == w ? "; peer ethtool -S " : " ",
+				 t.eth_name[i], t.eth[i] - tx0.eth[i]);
+	snprintf(why + strlen(why), len - strlen(why), "; softnet dropped %" PRIu64
+		 " squeezed %" PRIu64, t.softnet_drop - tx0.softnet_drop,
+		 t.softnet_squeeze - tx0.softnet_squeeze);
+	/* A second, quiet second later. */
+	sleep(1);
+	late = if_stat(peer_if, "rx_packets") - tx0.st[2];
+	lost = sent > late ? sent - late : 0;
+	snprintf(why + strlen(why), len - strlen(why), "; peer rx_packets %" PRIu64
+		 " a second later; ", late);
+	if (!lost)
+		snprintf(why + strlen(why), len - strlen(why), "all delivered");
+	else
+		snprintf(why + strlen(why), len - strlen(why), "TX loss %" PRIu64
+			 " of %" PRIu64 " (%.0f%%): %s", lost, sent, 100.0 * lost / sent,
+			 rx == late && t.softnet_drop == tx0.softnet_drop ?
+			 "never returned by the peer's RX virtqueue (lost in QEMU, see bench/README.md)" :
+			 "see the counters");
 }
 
 /* sendmmsg() of TX_BURST frames at a time on an AF_PACKET raw socket. */
@@ -1345,8 +1487,8 @@ static void tx_sendmmsg(const struct size_cfg *sc)
 	static struct mmsghdr msgs[TX_BURST];
 	static struct iovec iov[TX_BURST];
 	uint8_t *bufs = malloc((size_t)TX_BURST * sc->frame);
-	uint64_t n = 0, calls = 0, rx0;
-	char why[512];
+	uint64_t n = 0, calls = 0;
+	char why[1024];
 	struct meas m;
 	int fd = packet_socket();
 
@@ -1359,7 +1501,7 @@ static void tx_sendmmsg(const struct size_cfg *sc)
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	rx0 = tx_mark();
+	tx_mark(true);
 	meas_start(&m);
 	while (n < sc->pkts) {
 		int r = sendmmsg(fd, msgs, TX_BURST, 0);
@@ -1377,7 +1519,7 @@ static void tx_sendmmsg(const struct size_cfg *sc)
 	snprintf(why, sizeof(why), "virtio_net; AF_PACKET SOCK_RAW; sendmmsg of %d "
 		 "(copies each frame); %.1f frames per call", TX_BURST,
 		 (double)n / (calls ? calls : 1));
-	tx_note(why, sizeof(why), rx0);
+	tx_note(why, sizeof(why), n, true);
 	row("tx-sendmmsg", sc->bytes, n, &m, why);
 	close(fd);
 	free(bufs);
@@ -1391,10 +1533,10 @@ static void tx_tpacket(const struct size_cfg *sc)
 		.tp_block_size = fsz * 4, .tp_block_nr = 64,
 		.tp_frame_size = fsz, .tp_frame_nr = 256,
 	};
-	uint64_t n = 0, sends = 0, rx0;
+	uint64_t n = 0, sends = 0;
 	int fd = packet_socket(), ver = TPACKET_V2;
 	uint32_t head = 0;
-	char why[512];
+	char why[1024];
 	uint8_t *ring;
 	struct meas m;
 
@@ -1413,7 +1555,7 @@ static void tx_tpacket(const struct size_cfg *sc)
 			 sc->frame, i);
 		h->tp_len = sc->frame;
 	}
-	rx0 = tx_mark();
+	tx_mark(true);
 	meas_start(&m);
 	while (n < sc->pkts) {
 		uint32_t queued = 0;
@@ -1441,7 +1583,7 @@ static void tx_tpacket(const struct size_cfg *sc)
 	snprintf(why, sizeof(why), "virtio_net; AF_PACKET TPACKET_V2 TX ring of %u "
 		 "frames; send() per burst of up to %d; %.1f frames per send",
 		 req.tp_frame_nr, TX_BURST, (double)n / (sends ? sends : 1));
-	tx_note(why, sizeof(why), rx0);
+	tx_note(why, sizeof(why), n, true);
 	row("tx-tpacket", sc->bytes, n, &m, why);
 	munmap(ring, (size_t)req.tp_block_size * req.tp_block_nr);
 	close(fd);
@@ -1486,6 +1628,46 @@ static int udp_socket(void)
 	return s;
 }
 
+/* An ethtool_value query (ETHTOOL_GSG, ETHTOOL_GTXCSUM) on @ifname: 0/1, -1. */
+static int eth_flag(const char *ifname, uint32_t cmd)
+{
+	struct ethtool_value v = { .cmd = cmd };
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
+
+	if (s < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&v;
+	ret = ioctl(s, SIOCETHTOOL, &ifr) ? -1 : !!v.data;
+	close(s);
+	return ret;
+}
+
+/*
+ * Why UDP MSG_ZEROCOPY copies here: __ip_append_data() (net/ipv4/
+ * ip_output.c) takes the user pages only when the route's device has
+ * NETIF_F_SG and the packet gets CHECKSUM_PARTIAL (a device checksum
+ * feature); otherwise it sets the notification's zerocopy = 0 and copies,
+ * which the completion reports as SO_EE_CODE_ZEROCOPY_COPIED.  virtio_net
+ * sets NETIF_F_SG and NETIF_F_HW_CSUM only with VIRTIO_NET_F_CSUM, which
+ * QEMU's virtio-net offers only when its backend has a vnet header (tap,
+ * vhost); a -netdev hubport has none.
+ */
+static void zerocopy_why(char *why, size_t len)
+{
+	int sg = eth_flag(dut_if, ETHTOOL_GSG), csum = eth_flag(dut_if, ETHTOOL_GTXCSUM);
+	int f = vfeature(dut_dev, VNET_F_CSUM);
+
+	snprintf(why + strlen(why), len - strlen(why), "; %s: scatter-gather %s, "
+		 "tx checksum offload %s, VIRTIO_NET_F_CSUM %s", dut_if,
+		 sg < 0 ? "?" : sg ? "on" : "off", csum < 0 ? "?" : csum ? "on" : "off",
+		 f < 0 ? "?" : f ? "negotiated" : "not offered (hubport backend: no vnet header)");
+	if (!sg || !csum)
+		snprintf(why + strlen(why), len - strlen(why), ": the stack copies "
+			 "every MSG_ZEROCOPY send (it needs both: net/ipv4/ip_output.c)");
+}
+
 /* Drain MSG_ZEROCOPY completions; returns the count of sends completed. */
 static uint64_t zc_done(int s, uint64_t done, uint64_t *copied, int wait_ms)
 {
@@ -1516,10 +1698,10 @@ static uint64_t zc_done(int s, uint64_t done, uint64_t *copied, int wait_ms)
 static void tx_udp(const struct size_cfg *sc, bool zc)
 {
 	uint32_t payload = sc->frame - 42;	/* Ethernet + IPv4 + UDP */
-	uint64_t n = 0, done = 0, copied = 0, rx0;
+	uint64_t n = 0, done = 0, copied = 0;
 	uint8_t *buf = malloc((size_t)TX_BURST * payload);
 	int s = udp_socket(), one = 1;
-	char why[512];
+	char why[1024];
 	struct meas m;
 
 	if (!buf)
@@ -1527,7 +1709,7 @@ static void tx_udp(const struct size_cfg *sc, bool zc)
 	memset(buf, 0x5a, (size_t)TX_BURST * payload);
 	if (zc && setsockopt(s, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
 		die("SO_ZEROCOPY: %s", strerror(errno));
-	rx0 = tx_mark();
+	tx_mark(true);
 	meas_start(&m);
 	while (n < sc->pkts) {
 		/* At most TX_BURST sends in flight: each slot is reused after completion. */
@@ -1559,10 +1741,12 @@ static void tx_udp(const struct size_cfg *sc, bool zc)
 		snprintf(why, sizeof(why), "virtio_net; UDP send() with MSG_ZEROCOPY of "
 			 "%u B payloads; at most %d in flight; %" PRIu64 " completions; %"
 			 PRIu64 " reported copied", payload, TX_BURST, done, copied);
+	if (zc)
+		zerocopy_why(why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "virtio_net; UDP send() of %u B payloads (copy)",
 			 payload);
-	tx_note(why, sizeof(why), rx0);
+	tx_note(why, sizeof(why), n, true);
 	row(zc ? "tx-udp-zerocopy" : "tx-udp-send", sc->bytes, n, &m, why);
 	close(s);
 	free(buf);
@@ -1581,8 +1765,8 @@ static void tx_zcbuf(const struct size_cfg *sc)
 	struct zcbuf_stream st = { 0 };
 	struct zcbuf_stats stats = { 0 };
 	uint8_t *map[ZNBUF] = { 0 };
-	uint64_t n = 0, rx0, size = 0;
-	char name[64], why[512];
+	uint64_t n = 0, size = 0;
+	char name[64], why[1024];
 	int fd, id, efd = -1;
 	struct meas m;
 
@@ -1630,7 +1814,7 @@ static void tx_zcbuf(const struct size_cfg *sc)
 		die("eventfd: %s", strerror(errno));
 	if (xioctl(fd, ZCBUF_IOC_STREAMON, &st))
 		die("TX STREAMON: %s", strerror(errno));
-	rx0 = tx_mark();
+	tx_mark(false);
 	row_watchdog(60);
 	meas_start(&m);
 	for (uint32_t i = 0; i < ZNBUF; i++) {
@@ -1666,8 +1850,7 @@ static void tx_zcbuf(const struct size_cfg *sc)
 		 "buffers in flight; eventfd read + DQBUF + QBUF per frame; frames "
 		 "written once; %" PRIu64 " errors", ZNBUF, (uint64_t)stats.errors);
 	/* The NIC under test has no netdev now: only the peer's counters. */
-	snprintf(why + strlen(why), sizeof(why) - strlen(why),
-		 "; peer rx_packets %" PRIu64, if_stat(peer_if, "rx_packets") - rx0);
+	tx_note(why, sizeof(why), n, false);
 	row("tx-zcbuf", sc->bytes, n, &m, why);
 	for (uint32_t i = 0; i < ZNBUF; i++)
 		munmap(map[i], size);
