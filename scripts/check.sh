@@ -260,6 +260,15 @@ for k in $kernels; do
 		elif [ "$f" != 0 ] && [ -n "$tot" ]; then
 			problems+=("$name: $f failure(s)")
 		fi
+		# Name what failed, with the harness's assertion lines: CI keeps
+		# only the end of this output.
+		if [ "$f" != 0 ]; then
+			while IFS= read -r l; do
+				problems+=("  $name: $l")
+			done < <(grep -a -E '^(# (# )?)?(not ok [0-9]+ |.*:Expected |.*: Test terminated)' \
+					"$out/$name.out" | grep -av '# SKIP' |
+				sed -e 's/^# \(# \)\?//' -e 's|^[^ ]*/||' | head -n 12)
+		fi
 		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	done
 done
