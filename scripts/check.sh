@@ -265,7 +265,7 @@ for k in $kernels; do
 		if [ "$f" != 0 ]; then
 			while IFS= read -r l; do
 				problems+=("  $name: $l")
-			done < <(grep -a -E '^(# (# )?)?(not ok [0-9]+ |.*:Expected |.*: Test terminated)' \
+			done < <(grep -a -E '^(# (# )?)?(not ok [0-9]+ |.*:Expected |.*: Test terminated|[^ ]+: (timed out|exit status|kernel log shows))|^#   [^ ]' \
 					"$out/$name.out" | grep -av '# SKIP' |
 				sed -e 's/^# \(# \)\?//' -e 's|^[^ ]*/||' | head -n 12)
 		fi

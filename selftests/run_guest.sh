@@ -16,7 +16,7 @@
 #
 # Output follows the kselftest runner: a top-level KTAP with one line per
 # program, the program's own KTAP indented with "# ". After each program one
-# line "# zcbuf: NAME: pass:P fail:F skip:S exit:RC", at the end one line
+# line "# zcbuf: NAME: pass:P fail:F skip:S exit:RC (SECONDS s)", at the end one line
 # "# zcbuf-totals: pass:P fail:F skip:S", which the host sums. Passes and
 # skips are test cases; insmod and rmmod add a failure only when they fail.
 # A program that crashes, times out, exits non-zero, or leaves
@@ -134,6 +134,7 @@ for t in "$@"; do
 	n=$((n + 1))
 	echo "# selftests: zcbuf: $t"
 	kmsg "zcbuf-selftest: start $t"
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	log=/tmp/$t.out
 	rcfile=/tmp/$t.rc
 	prog=${t%%@*}
@@ -180,7 +181,9 @@ for t in "$@"; do
 		echo "$klog" | sed 's/^/#   /'
 		f=$((f + 1))
 	fi
-	echo "# zcbuf: $t: pass:$p fail:$f skip:$s exit:$rc"
+	# Guest seconds the program took: a slow host shows here first.
+	secs=$(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime)
+	echo "# zcbuf: $t: pass:$p fail:$f skip:$s exit:$rc (${secs} s)"
 	if [ "$f" -gt 0 ]; then
 		echo "not ok $n selftests: zcbuf: $t${why:+ # $why}"
 	elif [ "$p" -eq 0 ] && [ "$s" -gt 0 ]; then
