@@ -124,23 +124,38 @@ static uint64_t dev_cpu_ns(void)
 
 struct meas {
 	uint64_t cpu0, wall0;
+	uint64_t cpu, wall;	/* set by row_end() */
+	bool ended;
 };
 
 static void meas_start(struct meas *m)
 {
+	m->ended = false;
 	m->wall0 = wall_ns();
 	m->cpu0 = cpu_ns();
 }
 
-/* Emit a row from a measurement of @frames frames of @bytes each. */
+/* End the measured interval before work that is not the measurement. */
+static void row_end(struct meas *m)
+{
+	m->cpu = cpu_ns() - m->cpu0;
+	m->wall = wall_ns() - m->wall0;
+	m->ended = true;
+}
+
+/*
+ * Emit a row from a measurement of @frames frames of @bytes each, ended by
+ * row_end() or now.
+ */
 static void row(const char *group, const char *name, uint64_t bytes,
 		uint64_t frames, const struct meas *m, const char *note)
 {
-	uint64_t cpu = cpu_ns() - m->cpu0, wall = wall_ns() - m->wall0;
+	uint64_t cpu = m->ended ? m->cpu : cpu_ns() - m->cpu0;
+	uint64_t wall = m->ended ? m->wall : wall_ns() - m->wall0;
 	double cpu_us = frames ? cpu / 1e3 / frames : 0;
 	double fps = wall ? frames * 1e9 / wall : 0;
 	double nspb = bytes && frames ? (double)cpu / ((double)bytes * frames) : 0;
-	char line[512];
+	char line[1024];
 
 	snprintf(line, sizeof(line), "%s,%s,%s,%s,%" PRIu64 ",%" PRIu64
 		 ",%.3f,%.1f,%.4f,%s", group, name, kernel_label, boot_label,
@@ -361,6 +376,8 @@ static uint64_t zc_consume(struct zc *z, uint32_t frames, bool touch_payload,
 
 			if (xioctl(z->fd, ZCBUF_IOC_DQBUF, &d))
 				die("DQBUF: %s", strerror(errno));
+			if (lat_on)
+				lat_add(wall_ns(), d.timestamp_ns, 1);
 			if (d.flags & ZCBUF_DQ_ERROR)
 				warnx_("frame %" PRIu64 " error", (uint64_t)d.sequence);
 			if (verify)
@@ -418,7 +435,7 @@ static void sweep(void)
 
 		for (int m = 0; m < 5; m++) {
 			bool rd = m == 1 || m == 3, tch = m == 2 || m == 3;
-			char note[128];
+			char note[320];
 			struct meas ms;
 			struct zc z;
 			uint64_t used;
@@ -433,6 +450,7 @@ static void sweep(void)
 				zc_ring_setup(&z);
 				zc_start(&z);
 				ring_consume(&z, WARMUP, &head, &tail, &rst, 0);
+				lat_start();
 				meas_start(&ms);
 				ring_consume(&z, sc->frames, &head, &tail, &rst, 0);
 				used = z.camera ? z.frame_size : 128;
@@ -440,6 +458,7 @@ static void sweep(void)
 				zc_eventfd(&z);
 				zc_start(&z);
 				zc_consume(&z, WARMUP, false, true);
+				lat_start();
 				meas_start(&ms);
 				used = zc_consume(&z, sc->frames, tch, false);
 			} else {
@@ -450,15 +469,24 @@ static void sweep(void)
 				meas_start(&ms);
 				used = rd_consume(&z, ubuf, z.frame_size, sc->frames, tch);
 			}
+			/* The figures are taken: the note may sort samples. */
+			row_end(&ms);
 			if (sc->w)
 				snprintf(note, sizeof(note),
-					 "camera %ux%u YUYV; %u buffers; fps=0",
+					 "camera %ux%u YUYV; %u buffers; fps=0; ",
 					 sc->w, sc->h, nbuf);
 			else
 				snprintf(note, sizeof(note),
 					 "NIC RX one 64 B packet (bytesused %" PRIu64
-					 " = 64 B table + packet); %u buffers; rate=0",
+					 " = 64 B table + packet); %u buffers; rate=0; ",
 					 used, nbuf);
+			if (rd)
+				snprintf(note + strlen(note), sizeof(note) - strlen(note),
+					 "latency n/a: read() returns the bytes and no metadata");
+			else
+				lat_note(note, sizeof(note), m == 4 ?
+					 "CQE completion timestamp to the consumer (one clock read per batch); producer unthrottled: includes the frames queued ahead" :
+					 "DQBUF completion timestamp to the consumer; producer unthrottled: includes the frames queued ahead");
 			row("sweep", modes[m], used, sc->frames, &ms, note);
 			free(ubuf);
 			zc_close(&z);
@@ -495,6 +523,7 @@ static void ring_consume(struct zc *z, uint32_t frames, uint32_t *head,
 	struct zcbuf_cqe *cqes = (void *)(z->ring + rs->cq.array);
 	struct zcbuf_sqe *sqes = (void *)(z->ring + rs->sq.array);
 	uint32_t mask = rs->cq.entries - 1, n = 0;
+	uint64_t now;
 
 	while (n < frames) {
 		uint32_t prod = __atomic_load_n(RW(z, rs->cq.producer),
@@ -520,10 +549,12 @@ static void ring_consume(struct zc *z, uint32_t frames, uint32_t *head,
 			continue;
 		}
 		rst->batches++;
+		now = lat_on ? wall_ns() : 0;
 		while (*head != prod) {
 			const struct zcbuf_cqe *c = &cqes[*head & mask];
 			struct zcbuf_sqe *s = &sqes[*tail & (rs->sq.entries - 1)];
 
+			lat_add(now, c->timestamp_ns, 1);
 			if (c->flags & ZCBUF_DQ_ERROR)
 				warnx_("frame %" PRIu64 " error", (uint64_t)c->sequence);
 			s->index = c->index;
@@ -857,6 +888,115 @@ static int find_vivid(void)
 	return -1;
 }
 
+/*
+ * vivid's completion-to-consumer latency, in a stream of its own after the
+ * measured one (tracing costs CPU).  vivid stamps a buffer with its
+ * nominal frame time, not when it finished it, so the completion is the
+ * tracepoint vb2:vb2_buf_done, which fires in vb2_buffer_done() when vivid
+ * hands the filled buffer back, before the waiter is woken.  Buffers
+ * complete in the order they were queued and are dequeued in that order:
+ * the k-th event is the k-th DQBUF (its buffer index checked).
+ */
+static void vivid_latency(int fd, uint32_t nbuf, uint32_t frames, char *note,
+			  size_t len)
+{
+	int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, ntr;
+	char err[160] = "";
+	long bad;
+
+	for (uint32_t i = 0; i < nbuf; i++) {
+		struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					 .memory = V4L2_MEMORY_MMAP, .index = i };
+
+		if (xioctl(fd, VIDIOC_QBUF, &b))
+			die("VIDIOC_QBUF: %s", strerror(errno));
+	}
+	if (trace_begin("vb2/vb2_buf_done", err, sizeof(err))) {
+		snprintf(note + strlen(note), len - strlen(note), "latency n/a: %s", err);
+		return;
+	}
+	nseen = 0;
+	seen_on = true;
+	if (xioctl(fd, VIDIOC_STREAMON, &type))
+		die("VIDIOC_STREAMON: %s", strerror(errno));
+	for (uint32_t n = 0; n < WARMUP + frames; n++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					 .memory = V4L2_MEMORY_MMAP };
+
+		if (poll(&p, 1, 10000) != 1)
+			die("vivid: no frame in 10 s");
+		if (xioctl(fd, VIDIOC_DQBUF, &b))
+			die("VIDIOC_DQBUF: %s", strerror(errno));
+		seen_add(wall_ns(), 1, b.index);
+		if (xioctl(fd, VIDIOC_QBUF, &b))
+			die("VIDIOC_QBUF: %s", strerror(errno));
+	}
+	seen_on = false;
+	ntr = trace_end("vb2/vb2_buf_done");
+	xioctl(fd, VIDIOC_STREAMOFF, &type);
+	bad = ntr < 0 ? -1 : lat_from_trace(WARMUP, true);
+	if (bad < 0) {
+		lat_on = false;
+		snprintf(note + strlen(note), len - strlen(note), "latency n/a: %u "
+			 "vb2_buf_done events for %u frames%s", ntrace, WARMUP + frames,
+			 ntr < 0 ? " (trace buffer overran)" : "");
+		return;
+	}
+	lat_note(note, len, "vb2:vb2_buf_done tracepoint to DQBUF; a stream of its own with the tracepoint on");
+	if (bad)
+		snprintf(note + strlen(note), len - strlen(note),
+			 "%ld events of another buffer than the one dequeued", bad);
+}
+
+/*
+ * zcbuf's camera paced at @fps, @w x @h (vivid's size and rate), 4 buffers:
+ * the eventfd + DQBUF + QBUF consumer and the ring consumer woken per
+ * completion, with the completion timestamp zcbuf hands over (DQBUF,
+ * CQE).  No tracing: the timestamp is part of every completion.
+ */
+static void paced(uint32_t w, uint32_t h, uint32_t fps, uint32_t frames)
+{
+	const struct size_cfg sc = { "paced", (uint64_t)w * h * 2, w, h, frames };
+
+	for (int ring = 0; ring < 2; ring++) {
+		struct ring_stats rst = { 0 };
+		uint32_t head = 0, tail = 0;
+		char note[320];
+		struct meas ms;
+		struct zc z;
+
+		zc_open(&z, &sc, 4, fps);
+		zc_eventfd(&z);
+		if (ring)
+			zc_ring_setup(&z);
+		zc_start(&z);
+		/*
+		 * No CRC check in the warm-up: at 1 MiB and more it takes longer
+		 * than a frame period and the measured frames would start
+		 * behind, queued (vivid's consumer checks nothing either).
+		 */
+		if (ring)
+			ring_consume(&z, WARMUP, &head, &tail, &rst, 0);
+		else
+			zc_consume(&z, WARMUP, false, false);
+		lat_start();
+		meas_start(&ms);
+		if (ring)
+			ring_consume(&z, frames, &head, &tail, &rst, 0);
+		else
+			zc_consume(&z, frames, false, false);
+		row_end(&ms);
+		snprintf(note, sizeof(note), "zcbuf camera %ux%u YUYV at %u frames/s "
+			 "(vivid's size and rate); 4 buffers; %s; ", w, h, fps,
+			 ring ? "CQ/SQ ring + eventfd when idle" : "eventfd read + DQBUF + QBUF");
+		lat_note(note, sizeof(note), ring ? "CQE completion timestamp to the consumer" :
+			 "DQBUF completion timestamp to the consumer");
+		row("lat", ring ? "ring-paced" : "zc-paced", z.frame_size, frames, &ms, note);
+		zc_close(&z);
+	}
+}
+
 static void v4l2_bench(void)
 {
 	static const struct { const char *name; uint32_t w, h, frames; } r[] = {
@@ -872,7 +1012,8 @@ static void v4l2_bench(void)
 		int type = V4L2_BUF_TYPE_VIDEO_CAPTURE, input = 0;
 		void *maps[8] = { 0 };
 		size_t lens[8] = { 0 };
-		char note[192];
+		uint64_t bytes = 0;
+		char note[512];
 		struct meas ms;
 		int fd = find_vivid();
 
@@ -914,7 +1055,6 @@ static void v4l2_bench(void)
 			die("VIDIOC_STREAMON: %s", strerror(errno));
 		for (int pass = 0; pass < 2; pass++) {
 			uint32_t want = pass ? r[k].frames : WARMUP;
-			uint64_t bytes = 0;
 
 			meas_start(&ms);
 			for (uint32_t n = 0; n < want; n++) {
@@ -930,20 +1070,25 @@ static void v4l2_bench(void)
 				if (xioctl(fd, VIDIOC_QBUF, &b))
 					die("VIDIOC_QBUF: %s", strerror(errno));
 			}
-			if (pass) {
-				snprintf(note, sizeof(note), "vivid webcam %ux%u YUYV, MMAP, "
-					 "poll + DQBUF + QBUF; 4 buffers; %u/%u s per frame",
-					 fmt.fmt.pix.width, fmt.fmt.pix.height,
-					 parm.parm.capture.timeperframe.numerator,
-					 parm.parm.capture.timeperframe.denominator);
-				row("v4l2", r[k].name, bytes ? bytes : fmt.fmt.pix.sizeimage,
-				    want, &ms, note);
-			}
 		}
+		row_end(&ms);
 		xioctl(fd, VIDIOC_STREAMOFF, &type);
+		snprintf(note, sizeof(note), "vivid webcam %ux%u YUYV; MMAP; "
+			 "poll + DQBUF + QBUF; 4 buffers; %u/%u s per frame; ",
+			 fmt.fmt.pix.width, fmt.fmt.pix.height,
+			 parm.parm.capture.timeperframe.numerator,
+			 parm.parm.capture.timeperframe.denominator);
+		vivid_latency(fd, req.count, r[k].frames, note, sizeof(note));
+		row("v4l2", r[k].name, bytes ? bytes : fmt.fmt.pix.sizeimage,
+		    r[k].frames, &ms, note);
 		for (uint32_t i = 0; i < req.count; i++)
 			munmap(maps[i], lens[i]);
 		close(fd);
+		/* zcbuf's camera at vivid's size and frame rate: latency like for like. */
+		paced(fmt.fmt.pix.width, fmt.fmt.pix.height,
+		      parm.parm.capture.timeperframe.denominator /
+		      (parm.parm.capture.timeperframe.numerator ?
+		       parm.parm.capture.timeperframe.numerator : 1), r[k].frames);
 	}
 }
 
