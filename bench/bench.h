@@ -122,6 +122,22 @@ static inline void lat_note(char *why, size_t len, const char *what)
 }
 
 /*
+ * Stop sampling; append "WHAT: p50 X, p99 Y us; " (a second figure of a
+ * row, which run.sh's targets do not read) or "WHAT: none; ".
+ */
+static inline void lat_note_also(char *why, size_t len, const char *what)
+{
+	lat_on = false;
+	if (!nlat) {
+		snprintf(why + strlen(why), len - strlen(why), "%s: none; ", what);
+		return;
+	}
+	qsort(lat, nlat, sizeof(lat[0]), cmp_u32);
+	snprintf(why + strlen(why), len - strlen(why), "%s: p50 %.1f, p99 %.1f us; ",
+		 what, lat[nlat / 2] / 1e3, lat[(uint64_t)nlat * 99 / 100] / 1e3);
+}
+
+/*
  * ---- a tracepoint as the completion marker ----
  *
  * For a path whose consumer gets no completion timestamp (vivid's vb2
@@ -228,8 +244,11 @@ static inline int trace_end(const char *event)
 		if (!q || sscanf(q + 1, "%lu.%lu:", &sec, &usec) != 2)
 			continue;
 		trace_evs[ntrace].ts = sec * 1000000000ULL + usec * 1000ULL;
-		ix = strstr(p + 1, "index = ");
-		trace_evs[ntrace].index = ix ? (uint32_t)strtoul(ix + 8, NULL, 10) : 0;
+		/* "index = N" (vb2) or "index=N" (zcbuf) */
+		ix = strstr(p + 1, "index");
+		if (ix)
+			ix += strspn(ix + 5, " =") + 5;
+		trace_evs[ntrace].index = ix ? (uint32_t)strtoul(ix, NULL, 10) : 0;
 		ntrace++;
 	}
 	free(line);

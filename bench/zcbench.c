@@ -378,6 +378,8 @@ static uint64_t zc_consume(struct zc *z, uint32_t frames, bool touch_payload,
 				die("DQBUF: %s", strerror(errno));
 			if (lat_on)
 				lat_add(wall_ns(), d.timestamp_ns, 1);
+			if (seen_on)
+				seen_add(wall_ns(), 1, d.index);
 			if (d.flags & ZCBUF_DQ_ERROR)
 				warnx_("frame %" PRIu64 " error", (uint64_t)d.sequence);
 			if (verify)
@@ -963,6 +965,50 @@ static void vivid_latency(int fd, uint32_t nbuf, uint32_t frames, char *note,
 }
 
 /*
+ * zcbuf's latency with vivid's kind of marker, in a stream of its own as
+ * vivid's: the tracepoint zcbuf:zcbuf_complete fires in
+ * zcbuf_queue_complete() where vb2:vb2_buf_done fires in vb2_buffer_done()
+ * (the buffer on the done list, before the waiter is woken; the
+ * simulated camera's timestamp_ns is read earlier, before the fence is
+ * signalled and the done list taken).
+ */
+static void zc_traced_latency(const struct size_cfg *sc, uint32_t fps,
+			      uint32_t frames, char *note, size_t len)
+{
+	char err[160] = "";
+	struct zc z;
+	long bad;
+	int ntr;
+
+	zc_open(&z, sc, 4, fps);
+	zc_eventfd(&z);
+	if (trace_begin("zcbuf/zcbuf_complete", err, sizeof(err))) {
+		snprintf(note + strlen(note), len - strlen(note), "latency n/a: %s; ", err);
+		zc_close(&z);
+		return;
+	}
+	nseen = 0;
+	seen_on = true;
+	zc_start(&z);
+	zc_consume(&z, WARMUP + frames, false, false);
+	seen_on = false;
+	ntr = trace_end("zcbuf/zcbuf_complete");
+	zc_close(&z);
+	bad = ntr < 0 ? -1 : lat_from_trace(WARMUP, true);
+	if (bad < 0) {
+		lat_on = false;
+		snprintf(note + strlen(note), len - strlen(note), "latency n/a: %u "
+			 "zcbuf_complete events for %u frames%s; ", ntrace,
+			 WARMUP + frames, ntr < 0 ? " (trace buffer overran)" : "");
+		return;
+	}
+	lat_note(note, len, "zcbuf:zcbuf_complete tracepoint to DQBUF; a stream of its own with the tracepoint on");
+	if (bad)
+		snprintf(note + strlen(note), len - strlen(note),
+			 "%ld events of another buffer than the one dequeued; ", bad);
+}
+
+/*
  * zcbuf's camera paced at @fps, @w x @h (vivid's size and rate), 4 buffers:
  * the eventfd + DQBUF + QBUF consumer and the ring consumer woken per
  * completion, with the completion timestamp zcbuf hands over (DQBUF,
@@ -975,7 +1021,8 @@ static void paced(uint32_t w, uint32_t h, uint32_t fps, uint32_t frames)
 	for (int ring = 0; ring < 2; ring++) {
 		struct ring_stats rst = { 0 };
 		uint32_t head = 0, tail = 0;
-		char note[320];
+		char note[640], also[160] = "";
+		uint32_t fsz;
 		struct meas ms;
 		struct zc z;
 
@@ -1003,10 +1050,17 @@ static void paced(uint32_t w, uint32_t h, uint32_t fps, uint32_t frames)
 		snprintf(note, sizeof(note), "zcbuf camera %ux%u YUYV at %u frames/s "
 			 "(vivid's size and rate); 4 buffers; %s; ", w, h, fps,
 			 ring ? "CQ/SQ ring + eventfd when idle" : "eventfd read + DQBUF + QBUF");
-		lat_note(note, sizeof(note), ring ? "CQE completion timestamp to the consumer" :
-			 "DQBUF completion timestamp to the consumer");
-		row("lat", ring ? "ring-paced" : "zc-paced", z.frame_size, frames, &ms, note);
+		fsz = z.frame_size;
 		zc_close(&z);
+		if (ring) {
+			lat_note(note, sizeof(note), "CQE completion timestamp to the consumer");
+		} else {
+			/* Like for like with vivid first (the target reads it). */
+			lat_note_also(also, sizeof(also), "DQBUF timestamp_ns to the consumer in the measured stream");
+			zc_traced_latency(&sc, fps, frames, note, sizeof(note));
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s", also);
+		}
+		row("lat", ring ? "ring-paced" : "zc-paced", fsz, frames, &ms, note);
 	}
 }
 
