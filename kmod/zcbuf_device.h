@@ -46,7 +46,8 @@ struct zcbuf_queue;
  * @sequence: (device) frame number since queue start
  * @timestamp_ns: (device) CLOCK_MONOTONIC time of completion
  * @bytesused: (device) bytes written or read
- * @checksum: (device) CRC-32 of what it wrote or read (see the uapi)
+ * @checksum: (device) CRC-32 of what it wrote or read (see the uapi); left
+ *	0 under ZCBUF_CFG_NO_CHECKSUM
  * @npackets: (device) NIC RX: packets written
  * @flags: (device) ZCBUF_DQ_* flags
  * @fence: signalled by zcbuf_queue_complete(); the queue's, not the device's
@@ -76,7 +77,10 @@ enum zcbuf_drop_reason {
  * struct zcbuf_device_ops - what a device does for the queues using it
  * @configure: check a configuration (a context's lock held, not streaming)
  *	and set cfg->frame_size; -EINVAL if unsupported.  Must not touch the
- *	hardware: it only says yes or no.
+ *	hardware: it only says yes or no.  The core has checked cfg->flags
+ *	against ZCBUF_CFG_VALID_FLAGS; a device that cannot honour one of
+ *	them (ZCBUF_CFG_NO_CHECKSUM: compute no CRC-32, leave every checksum
+ *	0) refuses it here.
  * @start: start producing/consuming for @queue with its configuration
  *	(zcbuf_queue_config()); may sleep
  * @stop: stop; when it returns, the device touches no buffer of @queue any

@@ -95,7 +95,7 @@ static int zcbuf_ioctl_info(struct zcbuf_ctx *ctx, void *arg,
 	info->version = ZCBUF_API_VERSION;
 	info->caps = ZCBUF_CAP_CONTIG | ZCBUF_CAP_IMPORT | ZCBUF_CAP_CAMERA |
 		     ZCBUF_CAP_NIC | ZCBUF_CAP_STRICT | ZCBUF_CAP_RING |
-		     ZCBUF_CAP_DEVICES;
+		     ZCBUF_CAP_DEVICES | ZCBUF_CAP_NO_CHECKSUM;
 	info->max_buffers = zcbuf_limits.max_buffers;
 	info->page_size = PAGE_SIZE;
 	info->max_buffer_size = zcbuf_limits.max_buffer_size;

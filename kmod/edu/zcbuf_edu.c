@@ -21,7 +21,9 @@
  * buffer is queued; unpaced it waits for one.  As NIC TX it moves the
  * packet from the buffer into the device and from the device back into the
  * sensor buffer, and reports the CRC-32 of what the device held: the
- * checksum proves the bytes crossed the bus both ways.
+ * checksum proves the bytes crossed the bus both ways.  Without checksums
+ * (ZCBUF_CFG_NO_CHECKSUM) it computes none, and TX moves the packet only
+ * into the device: the way back exists for the checksum alone.
  *
  * The 28-bit mask is set with dma_set_mask_and_coherent(): buffers above
  * 256 MiB reach the device through swiotlb bounce buffers, or through
@@ -240,6 +242,7 @@ static int zcbuf_edu_capture(struct zcbuf_edu_stream *stream,
 	size_t line_size = stream->tpg.line_size;
 	size_t left = stream->cfg.frame_size;
 	size_t line_off = line_size;	/* no line drawn yet */
+	bool sums = !(stream->cfg.flags & ZCBUF_CFG_NO_CHECKSUM);
 	struct zcbuf_edu_walk walk;
 	u32 crc = ~0U, y = 0;
 	int ret = 0;
@@ -267,7 +270,8 @@ static int zcbuf_edu_capture(struct zcbuf_edu_stream *stream,
 			done += n;
 			line_off += n;
 		}
-		crc = crc32_le(crc, edu->sensor, len);
+		if (sums)
+			crc = crc32_le(crc, edu->sensor, len);
 		/* Sensor -> device -> frame. */
 		ret = zcbuf_edu_xfer(edu, edu->sensor_dma, len, false);
 		if (!ret)
@@ -283,14 +287,18 @@ static int zcbuf_edu_capture(struct zcbuf_edu_stream *stream,
 		return ret;
 
 	dbuf->bytesused = stream->cfg.frame_size;
-	dbuf->checksum = ~crc;
+	dbuf->checksum = sums ? ~crc : 0;
 	return 0;
 }
 
-/* NIC TX: buffer -> device -> sensor; the CRC of what the device held. */
+/*
+ * NIC TX: buffer -> device (-> sensor, for the CRC of what the device
+ * held, unless no checksum was asked for).
+ */
 static int zcbuf_edu_transmit(struct zcbuf_edu_stream *stream,
 			      struct zcbuf_dev_buf *dbuf)
 {
+	bool sums = !(stream->cfg.flags & ZCBUF_CFG_NO_CHECKSUM);
 	struct zcbuf_edu *edu = stream->edu;
 	size_t left = dbuf->tx_bytes;
 	struct zcbuf_edu_walk walk;
@@ -306,9 +314,9 @@ static int zcbuf_edu_transmit(struct zcbuf_edu_stream *stream,
 			return -ERANGE;
 		mutex_lock(&edu->lock);
 		ret = zcbuf_edu_xfer(edu, addr, len, false);
-		if (!ret)
+		if (!ret && sums)
 			ret = zcbuf_edu_xfer(edu, edu->sensor_dma, len, true);
-		if (!ret)
+		if (!ret && sums)
 			crc = crc32_le(crc, edu->sensor, len);
 		mutex_unlock(&edu->lock);
 		left -= len;
@@ -317,7 +325,7 @@ static int zcbuf_edu_transmit(struct zcbuf_edu_stream *stream,
 		return ret;
 
 	dbuf->bytesused = dbuf->tx_bytes;
-	dbuf->checksum = ~crc;
+	dbuf->checksum = sums ? ~crc : 0;
 	return 0;
 }
 

@@ -7,7 +7,9 @@
  * number, described by a table at the start of the buffer.  NIC TX: one
  * packet read back.  Every payload is checksummed (zlib's CRC-32) as it goes
  * through the DMA engine, so user space can prove it reads exactly what the
- * device wrote and the device what user space wrote.
+ * device wrote and the device what user space wrote; unless user space asked
+ * for no checksums (ZCBUF_CFG_NO_CHECKSUM): then none is computed and every
+ * checksum field stays 0.
  */
 
 #include <linux/crc32.h>
@@ -37,6 +39,12 @@ static u32 zcbuf_crc_update(u32 crc, const void *data, size_t len)
 
 #define ZCBUF_CRC_INIT		(~0U)
 #define ZCBUF_CRC_FINAL(c)	(~(c))
+
+/* Whether the configuration wants the device's checksums. */
+static bool zcbuf_sim_checksums(const struct zcbuf_config *cfg)
+{
+	return !(cfg->flags & ZCBUF_CFG_NO_CHECKSUM);
+}
 
 static unsigned int zcbuf_bytes_per_pixel(u32 pixelformat)
 {
@@ -169,6 +177,7 @@ int zcbuf_sim_gen_frame(struct zcbuf_sim_gen *gen, struct device *dev,
 			struct zcbuf_dev_buf *dbuf, u64 sequence)
 {
 	const struct zcbuf_config *cfg = gen->cfg;
+	bool sums = zcbuf_sim_checksums(cfg);
 	u32 crc = ZCBUF_CRC_INIT;
 	struct zcbuf_sim_dma dma;
 	u32 y;
@@ -181,11 +190,12 @@ int zcbuf_sim_gen_frame(struct zcbuf_sim_gen *gen, struct device *dev,
 		ret = zcbuf_sim_dma_write(&dma, gen->line, gen->line_size);
 		if (ret)
 			return ret;
-		crc = zcbuf_crc_update(crc, gen->line, gen->line_size);
+		if (sums)
+			crc = zcbuf_crc_update(crc, gen->line, gen->line_size);
 	}
 
 	dbuf->bytesused = cfg->frame_size;
-	dbuf->checksum = ZCBUF_CRC_FINAL(crc);
+	dbuf->checksum = sums ? ZCBUF_CRC_FINAL(crc) : 0;
 	return 0;
 }
 
@@ -204,6 +214,7 @@ int zcbuf_sim_gen_rx(struct zcbuf_sim_gen *gen, struct device *dev,
 	size_t table = cfg->pkts_per_buffer * sizeof(struct zcbuf_pkt_desc);
 	size_t pos = zcbuf_rx_table_size(cfg);
 	struct zcbuf_pkt_desc *descs = gen->descs;
+	bool sums = zcbuf_sim_checksums(cfg);
 	struct zcbuf_sim_dma dma;
 	u32 n = 0, span;
 	int ret;
@@ -230,9 +241,11 @@ int zcbuf_sim_gen_rx(struct zcbuf_sim_gen *gen, struct device *dev,
 
 		descs[n].offset = pos;
 		descs[n].length = len;
-		descs[n].checksum = ZCBUF_CRC_FINAL(zcbuf_crc_update(ZCBUF_CRC_INIT,
-								     gen->line,
-								     len));
+		if (sums)
+			descs[n].checksum =
+				ZCBUF_CRC_FINAL(zcbuf_crc_update(ZCBUF_CRC_INIT,
+								 gen->line,
+								 len));
 		gen->pkt_seq++;
 		n++;
 		pos = ALIGN(pos + len, ZCBUF_SIM_PKT_ALIGN);
@@ -246,8 +259,10 @@ int zcbuf_sim_gen_rx(struct zcbuf_sim_gen *gen, struct device *dev,
 
 	dbuf->npackets = n;
 	dbuf->bytesused = n ? descs[n - 1].offset + descs[n - 1].length : table;
-	dbuf->checksum = ZCBUF_CRC_FINAL(zcbuf_crc_update(ZCBUF_CRC_INIT, descs,
-							  n * sizeof(*descs)));
+	if (sums)
+		dbuf->checksum =
+			ZCBUF_CRC_FINAL(zcbuf_crc_update(ZCBUF_CRC_INIT, descs,
+							 n * sizeof(*descs)));
 	return 0;
 }
 
@@ -262,6 +277,7 @@ int zcbuf_sim_gen_rx(struct zcbuf_sim_gen *gen, struct device *dev,
 int zcbuf_sim_gen_tx(struct zcbuf_sim_gen *gen, struct device *dev,
 		     struct zcbuf_dev_buf *dbuf)
 {
+	bool sums = zcbuf_sim_checksums(gen->cfg);
 	size_t left = dbuf->tx_bytes;
 	u32 crc = ZCBUF_CRC_INIT;
 	struct zcbuf_sim_dma dma;
@@ -274,11 +290,12 @@ int zcbuf_sim_gen_tx(struct zcbuf_sim_gen *gen, struct device *dev,
 		ret = zcbuf_sim_dma_read(&dma, gen->line, chunk);
 		if (ret)
 			return ret;
-		crc = zcbuf_crc_update(crc, gen->line, chunk);
+		if (sums)
+			crc = zcbuf_crc_update(crc, gen->line, chunk);
 		left -= chunk;
 	}
 
 	dbuf->bytesused = dbuf->tx_bytes;
-	dbuf->checksum = ZCBUF_CRC_FINAL(crc);
+	dbuf->checksum = sums ? ZCBUF_CRC_FINAL(crc) : 0;
 	return 0;
 }

@@ -32,14 +32,17 @@
  * 64-byte aligned).  The buffer completes once the device has used all its
  * slots; the driver then writes the table with the CPU (the device says
  * where a frame ended only in its used ring) and the checksums of the
- * frames.  While user space has no buffer queued, a few slots of the
- * driver's own catch what arrives: each such frame counts as dropped
- * (no buffer).
+ * frames, which it computes with the CPU as each frame arrives (none under
+ * ZCBUF_CFG_NO_CHECKSUM).  While user space has no buffer queued, a few
+ * slots of the driver's own catch what arrives: each such frame counts as
+ * dropped (no buffer).
  *
  * TX: a buffer holds one frame of QBUF's bytesused (the uapi's NIC TX),
  * sent as one descriptor chain: a zeroed virtio-net header of the driver's
  * (no offloads), then the frame's DMA segments.  It completes once the
- * device has returned the chain in its used ring, i.e. has read the bytes.
+ * device has returned the chain in its used ring, i.e. has read the bytes;
+ * the driver then reads them for their checksum (unless
+ * ZCBUF_CFG_NO_CHECKSUM).
  *
  * Each stream runs in a work item, kicked by its virtqueue's interrupt and
  * by new buffers; stopping it resets its virtqueue (VIRTIO_F_RING_RESET),
@@ -170,6 +173,7 @@ struct zcbuf_vnet_token {
  * @vn: the device
  * @queue: the zcbuf queue
  * @cfg: its configuration, a copy taken at start
+ * @checksums: the frames' CRC-32s are wanted (no ZCBUF_CFG_NO_CHECKSUM)
  * @vq: the virtqueue it drives
  * @work: drains the used ring and posts buffers; the only user of @vq
  *	between start and stop, so everything below is the work's alone
@@ -191,6 +195,7 @@ struct zcbuf_vnet_stream {
 	struct zcbuf_vnet *vn;
 	struct zcbuf_queue *queue;
 	struct zcbuf_config cfg;
+	bool checksums;
 	struct virtqueue *vq;
 	struct work_struct work;
 	u64 sequence;
@@ -276,8 +281,9 @@ static void zcbuf_vnet_rx_complete(struct zcbuf_vnet_stream *s,
 	dbuf->npackets = n;
 	dbuf->bytesused = n ? table[n - 1].offset + table[n - 1].length :
 			      table_bytes;
-	dbuf->checksum = ~crc32_le(~0U, (const u8 *)table,
-				   n * sizeof(*table));
+	if (s->checksums)
+		dbuf->checksum = ~crc32_le(~0U, (const u8 *)table,
+					   n * sizeof(*table));
 	dbuf->sequence = s->sequence++;
 	dbuf->timestamp_ns = ktime_get_ns();
 	list_move(&rb->node, &s->free_rxbufs);
@@ -300,14 +306,14 @@ static void zcbuf_vnet_rx_used(struct zcbuf_vnet_stream *s,
 
 	if (len > VNET_HDR_LEN) {
 		struct zcbuf_pkt_desc *d = &rb->descs[slot];
-		u32 crc;
 
 		d->offset = s->table_size + slot * s->stride;
 		d->length = min_t(u32, len - VNET_HDR_LEN, s->cfg.pkt_max);
-		if (zcbuf_dev_buf_crc32(rb->dbuf, d->offset, d->length, &crc))
+		/* Without checksums d->checksum stays 0 (rx_post zeroed it). */
+		if (s->checksums &&
+		    zcbuf_dev_buf_crc32(rb->dbuf, d->offset, d->length,
+					&d->checksum))
 			rb->error = true;
-		else
-			d->checksum = crc;
 	}
 	if (++rb->used == rb->posted)
 		zcbuf_vnet_rx_complete(s, rb);
@@ -458,15 +464,14 @@ static void zcbuf_vnet_rx_work(struct work_struct *work)
 static void zcbuf_vnet_tx_complete(struct zcbuf_vnet_stream *s,
 				   struct zcbuf_dev_buf *dbuf, bool error)
 {
-	u32 crc;
-
 	/* What was sent, read back once the device is done with it. */
-	if (!error && !zcbuf_dev_buf_crc32(dbuf, 0, dbuf->tx_bytes, &crc)) {
-		dbuf->bytesused = dbuf->tx_bytes;
-		dbuf->checksum = crc;
-	} else {
+	if (!error && s->checksums &&
+	    zcbuf_dev_buf_crc32(dbuf, 0, dbuf->tx_bytes, &dbuf->checksum))
+		error = true;
+	if (error)
 		dbuf->flags |= ZCBUF_DQ_ERROR;
-	}
+	else
+		dbuf->bytesused = dbuf->tx_bytes;
 	dbuf->sequence = s->sequence++;
 	dbuf->timestamp_ns = ktime_get_ns();
 	zcbuf_queue_complete(s->queue, dbuf);
@@ -649,6 +654,7 @@ static int zcbuf_vnet_start(struct zcbuf_device *zdev,
 	s->vn = vn;
 	s->queue = queue;
 	s->cfg = *cfg;
+	s->checksums = !(cfg->flags & ZCBUF_CFG_NO_CHECKSUM);
 	s->vq = rx ? vn->rx_vq : vn->tx_vq;
 	INIT_LIST_HEAD(&s->rxbufs);
 	INIT_LIST_HEAD(&s->free_rxbufs);

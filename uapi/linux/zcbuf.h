@@ -125,7 +125,7 @@
 #include <linux/types.h>
 
 #define ZCBUF_API_VERSION_MAJOR		1
-#define ZCBUF_API_VERSION_MINOR		1
+#define ZCBUF_API_VERSION_MINOR		2
 #define ZCBUF_API_VERSION	((ZCBUF_API_VERSION_MAJOR << 16) | \
 				 ZCBUF_API_VERSION_MINOR)
 
@@ -137,11 +137,12 @@
 #define ZCBUF_CAP_STRICT	(1U << 4) /* ZCBUF_CFG_STRICT */
 #define ZCBUF_CAP_RING		(1U << 5) /* ZCBUF_IOC_RING_SETUP */
 #define ZCBUF_CAP_DEVICES	(1U << 6) /* ZCBUF_IOC_DEVICE_INFO (1.1) */
+#define ZCBUF_CAP_NO_CHECKSUM	(1U << 7) /* ZCBUF_CFG_NO_CHECKSUM (1.2) */
 /* Every capability this header knows of. */
 #define ZCBUF_CAP_ALL		(ZCBUF_CAP_CONTIG | ZCBUF_CAP_IMPORT | \
 				 ZCBUF_CAP_CAMERA | ZCBUF_CAP_NIC | \
 				 ZCBUF_CAP_STRICT | ZCBUF_CAP_RING | \
-				 ZCBUF_CAP_DEVICES)
+				 ZCBUF_CAP_DEVICES | ZCBUF_CAP_NO_CHECKSUM)
 
 /**
  * struct zcbuf_info - ZCBUF_IOC_INFO: version, capabilities and limits
@@ -341,7 +342,19 @@ struct zcbuf_sync {
  * with rings the kernel never sees the dequeue that would restore a mapping.
  */
 #define ZCBUF_CFG_STRICT		(1U << 0)
-#define ZCBUF_CFG_VALID_FLAGS		(ZCBUF_CFG_STRICT)
+/*
+ * No checksums (1.2, ZCBUF_CAP_NO_CHECKSUM): the device computes no CRC-32
+ * and leaves zcbuf_dqbuf.checksum, zcbuf_cqe.checksum and every
+ * zcbuf_pkt_desc.checksum 0.  Nothing else changes: the same bytes, sizes,
+ * descriptors, sequence numbers and timestamps.  For a consumer that has no
+ * use for them: a driver that computes them with the CPU (zcbuf-virtio-net,
+ * the edu driver) spends that CPU time per frame.  A device that cannot
+ * leave them out refuses the flag (EINVAL); every device in this tree
+ * honours it, for every personality.
+ */
+#define ZCBUF_CFG_NO_CHECKSUM		(1U << 1)
+#define ZCBUF_CFG_VALID_FLAGS		(ZCBUF_CFG_STRICT | \
+					 ZCBUF_CFG_NO_CHECKSUM)
 
 #define ZCBUF_FOURCC(a, b, c, d) \
 	((__u32)(a) | ((__u32)(b) << 8) | ((__u32)(c) << 16) | ((__u32)(d) << 24))
@@ -417,7 +430,8 @@ struct zcbuf_config {
  * struct zcbuf_pkt_desc - one received packet in a NIC RX buffer
  * @offset: byte offset of the packet in the buffer
  * @length: bytes in the packet
- * @checksum: CRC-32 (as zlib's crc32()) of the packet's bytes
+ * @checksum: CRC-32 (as zlib's crc32()) of the packet's bytes; 0 with
+ *	      ZCBUF_CFG_NO_CHECKSUM
  * @reserved: zero
  */
 struct zcbuf_pkt_desc {
@@ -491,7 +505,8 @@ struct zcbuf_qbuf {
  * @bytesused: (out) bytes the device wrote (camera, RX) or read (TX)
  * @checksum: (out) CRC-32 (zlib) of the @bytesused bytes as the device saw
  *	      them: what it wrote (camera), what it read (TX); RX: of the
- *	      first @npackets descriptors (@npackets * 16 bytes at offset 0)
+ *	      first @npackets descriptors (@npackets * 16 bytes at offset 0);
+ *	      0 with ZCBUF_CFG_NO_CHECKSUM
  * @npackets: (out) NIC RX: packets in the buffer; else 0
  * @reserved: (out) zero
  *
