@@ -50,7 +50,7 @@ extern "C" {
 #endif
 
 #define LIBZCBUF_VERSION_MAJOR	1
-#define LIBZCBUF_VERSION_MINOR	1
+#define LIBZCBUF_VERSION_MINOR	2
 #define LIBZCBUF_VERSION	((LIBZCBUF_VERSION_MAJOR << 16) | \
 				 LIBZCBUF_VERSION_MINOR)
 /* True when the header is at least version @major.@minor. */
@@ -197,6 +197,8 @@ LIBZCBUF_API int zcbuf_find_device(int fd, const char *name,
  * cfg->frame_size says how
  * many bytes each queued buffer must hold.  cfg->frame_size is never sent
  * (it is an output), so a struct can be reused for another call.
+ * cfg->flags goes to the kernel as it is (ZCBUF_CFG_STRICT, and
+ * ZCBUF_CFG_NO_CHECKSUM from 1.2: see the uapi header).
  */
 LIBZCBUF_API int zcbuf_configure(int fd, struct zcbuf_config *cfg);
 
@@ -338,7 +340,8 @@ LIBZCBUF_API int zcbuf_disarm_wakeup(struct zcbuf_ring *ring);
 /*
  * CRC-32 as zlib's crc32(): start with @crc 0, feed the previous result to
  * continue.  zcbuf_crc32(0, buf, len) is what the device reports in
- * zcbuf_dqbuf.checksum and zcbuf_pkt_desc.checksum.
+ * zcbuf_dqbuf.checksum and zcbuf_pkt_desc.checksum (0 under
+ * ZCBUF_CFG_NO_CHECKSUM).
  */
 LIBZCBUF_API uint32_t zcbuf_crc32(uint32_t crc, const void *buf, size_t len);
 
