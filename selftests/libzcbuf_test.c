@@ -6,6 +6,7 @@
  * The buffer tests SKIP when /dev/zcbuf does not exist; the streaming tests
  * SKIP only when the module does not report ZCBUF_CAP_CAMERA.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1003,6 +1004,56 @@ TEST_F(nic, rx_packets)
 		got++;
 	}
 	ASSERT_LT(0U, packets);
+	ASSERT_EQ(0, zcbuf_stream_off(self->fd));
+}
+
+/*
+ * zcbuf_configure() passes ZCBUF_CFG_NO_CHECKSUM on as it is: the packets
+ * arrive (numbered 0, 1, 2, ... in their first 8 bytes) with every checksum
+ * 0.
+ */
+TEST_F(nic, rx_no_checksum)
+{
+	struct zcbuf_pkt_desc d;
+	struct zcbuf_config cfg;
+	struct zcbuf_dqbuf dq;
+	const unsigned char *b;
+	uint64_t number;
+	unsigned int p;
+
+	if (!(self->info.caps & ZCBUF_CAP_NO_CHECKSUM))
+		SKIP(return, "module reports no ZCBUF_CAP_NO_CHECKSUM");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.personality = ZCBUF_DEV_NIC_RX;
+	cfg.flags = ZCBUF_CFG_NO_CHECKSUM;
+	cfg.pkt_min = ZCBUF_PKT_MIN;
+	cfg.pkt_max = 2000;
+	cfg.pkts_per_buffer = 16;
+	ASSERT_EQ(0, zcbuf_configure(self->fd, &cfg));
+	ASSERT_EQ(ZCBUF_CFG_NO_CHECKSUM, cfg.flags);
+	ASSERT_EQ(0, zcbuf_alloc_buffers(self->fd, cfg.frame_size, 1, 0,
+					 &self->first));
+	ASSERT_EQ(0, zcbuf_map_buffer(self->fd, self->first, PROT_READ,
+				      &self->map[0], &self->len[0]));
+	ASSERT_EQ(0, zcbuf_queue_buffer(self->fd, self->first, 0));
+	ASSERT_EQ(0, zcbuf_stream_on(self->fd));
+	ASSERT_EQ(0, zcbuf_wait(self->fd, WAIT_MS));
+	ASSERT_EQ(0, zcbuf_dequeue_buffer(self->fd, &dq));
+	ASSERT_EQ(0U, dq.flags);
+	ASSERT_EQ(0U, dq.checksum);
+	ASSERT_LT(0U, dq.npackets);
+	b = self->map[0];
+	ASSERT_EQ(0, zcbuf_sync_begin(self->fd, dq.index, 0, self->len[0],
+				      ZCBUF_SYNC_READ));
+	for (p = 0; p < dq.npackets; p++) {
+		memcpy(&d, b + p * sizeof(d), sizeof(d));
+		EXPECT_EQ(0U, d.checksum) TH_LOG("packet %u", p);
+		ASSERT_LE((uint64_t)d.offset + d.length, dq.bytesused);
+		memcpy(&number, b + d.offset, sizeof(number));
+		EXPECT_EQ((uint64_t)p, le64toh(number));
+	}
+	ASSERT_EQ(0, zcbuf_sync_end(self->fd, dq.index, 0, self->len[0],
+				    ZCBUF_SYNC_READ));
 	ASSERT_EQ(0, zcbuf_stream_off(self->fd));
 }
 

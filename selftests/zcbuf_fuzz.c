@@ -436,7 +436,8 @@ static void fill_arg(struct thr *t, int c, unsigned long cmd, void *arg)
 
 		cfg->personality = chance(t, 90) ? (uint32_t)rnd(t, 4) :
 				   rnd_u32(t);
-		cfg->flags = chance(t, 30) ? ZCBUF_CFG_STRICT : 0;
+		cfg->flags = (chance(t, 30) ? ZCBUF_CFG_STRICT : 0) |
+			     (chance(t, 30) ? ZCBUF_CFG_NO_CHECKSUM : 0);
 		if (cfg->personality == ZCBUF_DEV_CAMERA) {
 			cfg->width = 16 + 2 * rnd(t, 24);
 			cfg->height = 16 + rnd(t, 48);
@@ -1041,7 +1042,8 @@ static void op_stream(struct thr *t)
 		cfg.personality = ZCBUF_DEV_NIC_TX;
 		break;
 	}
-	cfg.flags = chance(t, 30) ? ZCBUF_CFG_STRICT : 0;
+	cfg.flags = (chance(t, 30) ? ZCBUF_CFG_STRICT : 0) |
+		    (chance(t, 30) ? ZCBUF_CFG_NO_CHECKSUM : 0);
 	cfg.seed = zc_rnd64(&t->rng);
 	if (chance(t, 30))
 		cfg.error_permille = 100;

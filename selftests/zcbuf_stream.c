@@ -271,6 +271,81 @@ TEST_F(camera, stream_verify)
 }
 
 /*
+ * ZCBUF_CFG_NO_CHECKSUM: the device computes no CRC-32 and leaves DQBUF's
+ * checksum 0; the frames are the same.  The picture depends on the frame
+ * number only, so a first stream with checksums says what every frame must
+ * be: the stream without must match it byte for byte (its CRC-32, computed
+ * here).  A CONFIG refused in between leaves the configuration (the flag
+ * included) as it was.
+ */
+TEST_F(camera, no_checksum)
+{
+	const int frames = zc_test_frames(&self->td, 8);
+	struct zcbuf_config cfg = { .flags = ZCBUF_CFG_NO_CHECKSUM }, bad;
+	uint32_t crc[8], fs = 0;
+	struct zcbuf_dqbuf d;
+	int run, n;
+
+	ASSERT_NE(0, self->info.caps & ZCBUF_CAP_NO_CHECKSUM);
+	for (run = 0; run < 2; run++) {
+		if (run) {
+			ASSERT_EQ(0, camera_config(self, variant, 0, &cfg));
+			bad = (struct zcbuf_config){
+				.personality = ZCBUF_DEV_NONE,
+				.flags = ZCBUF_CFG_NO_CHECKSUM,
+			};
+			ASSERT_EQ(-EINVAL, zs_config(self->fd, &bad, &fs));
+			bad = (struct zcbuf_config){
+				.personality = ZCBUF_DEV_CAMERA,
+				.flags = ZCBUF_CFG_NO_CHECKSUM | 1U << 2,
+				.width = 16, .height = 16,
+				.pixelformat = ZCBUF_FMT_YUYV,
+			};
+			ASSERT_EQ(-EINVAL, zs_config(self->fd, &bad, &fs));
+			ASSERT_EQ(0U, fs);
+		}
+		ASSERT_EQ(0, queue_all(self));
+		ASSERT_EQ(0, zs_streamon(self->fd));
+		for (n = 0; n < frames; n++) {
+			uint32_t slot;
+
+			ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+			ASSERT_EQ((uint64_t)n, d.sequence);
+			slot = slot_of(self, d.index);
+			if (!run) {
+				check_frame(_metadata, self, variant, &d, 0);
+				crc[n] = d.checksum;
+			} else {
+				ASSERT_EQ(0U, d.flags);
+				ASSERT_EQ(0U, d.checksum);
+				ASSERT_EQ(self->frame_size, d.bytesused);
+				ASSERT_EQ(0, zs_sync(self->fd, d.index,
+						     ZCBUF_SYNC_START |
+						     ZCBUF_SYNC_READ, 0,
+						     d.bytesused));
+				ASSERT_EQ(crc[n], zs_crc32(self->map[slot],
+							   d.bytesused))
+					TH_LOG("frame %d", n);
+				ASSERT_EQ(0, zs_sync(self->fd, d.index,
+						     ZCBUF_SYNC_END |
+						     ZCBUF_SYNC_READ, 0,
+						     d.bytesused));
+			}
+			if (n + NBUF < frames)
+				ASSERT_EQ(0, zs_qbuf(self->fd, d.index, 0));
+		}
+		ASSERT_EQ(0, zs_streamoff(self->fd));
+	}
+	/* Without the flag again, the checksums come back. */
+	ASSERT_EQ(0, camera_config(self, variant, 0, NULL));
+	ASSERT_EQ(0, zs_qbuf(self->fd, self->first, 0));
+	ASSERT_EQ(0, zs_streamon(self->fd));
+	ASSERT_EQ(0, zs_dqbuf_wait(self->fd, &d, ZS_WAIT_MS));
+	ASSERT_EQ(crc[0], d.checksum);
+	ASSERT_EQ(0, zs_streamoff(self->fd));
+}
+
+/*
  * 200 fps (or the device's most), two buffers, a consumer that holds each
  * frame for 10 frame periods (at least 3): the device drops frames for want
  * of a buffer, counts them, the sequence shows the gaps, and a buffer user
@@ -1141,7 +1216,9 @@ BAD(cam, no_format, cfg->pixelformat = 0)
 BAD(cam, unknown_format, cfg->pixelformat = ZCBUF_FOURCC('N', 'V', '1', '2'))
 BAD(cam, unknown_personality, cfg->personality = 4)
 BAD(cam, huge_personality, cfg->personality = 0x80000001)
-BAD(cam, unknown_flag, cfg->flags = 1U << 1)
+BAD(cam, unknown_flag, cfg->flags = 1U << 2)
+BAD(cam, unknown_flag_with_known,
+    cfg->flags = ZCBUF_CFG_NO_CHECKSUM | ZCBUF_CFG_STRICT | 1U << 2)
 BAD(cam, high_flag, cfg->flags = 1U << 31)
 BAD(cam, reserved0, cfg->reserved[0] = 1)
 BAD(cam, reserved2, cfg->reserved[2] = 1ULL << 63)
@@ -1186,7 +1263,8 @@ static const struct bad_config bad_configs[] = {
 	BAD_ENTRY(cam, huge_fps), BAD_ENTRY(cam, no_format),
 	BAD_ENTRY(cam, unknown_format), BAD_ENTRY(cam, unknown_personality),
 	BAD_ENTRY(cam, huge_personality), BAD_ENTRY(cam, unknown_flag),
-	BAD_ENTRY(cam, high_flag), BAD_ENTRY(cam, reserved0),
+	BAD_ENTRY(cam, high_flag), BAD_ENTRY(cam, unknown_flag_with_known),
+	BAD_ENTRY(cam, reserved0),
 	BAD_ENTRY(cam, reserved2), BAD_ENTRY(cam, reserved_pad),
 	BAD_ENTRY(cam, frame_size_in),
 	BAD_ENTRY(cam, cam_pkt_min), BAD_ENTRY(cam, cam_pkt_max),
@@ -1280,13 +1358,20 @@ TEST_F(queue, config_limits)
 	ASSERT_EQ(0, zs_config_none(self->fd));
 }
 
-/* ZCBUF_DEV_NONE uses no field: any of them set is EINVAL as well. */
+/*
+ * ZCBUF_DEV_NONE uses no field: any of them set is EINVAL as well, the
+ * flags too (no device: nothing to be strict about or to checksum).
+ */
 TEST_F(queue, config_none_fields)
 {
 	struct zcbuf_config cfg = { .personality = ZCBUF_DEV_NONE };
 
 	ASSERT_EQ(0, zs_config(self->fd, &cfg, NULL));
-	cfg.flags = 1U << 1;
+	cfg.flags = ZCBUF_CFG_STRICT;
+	EXPECT_EQ(-EINVAL, zs_config(self->fd, &cfg, NULL));
+	cfg.flags = ZCBUF_CFG_NO_CHECKSUM;
+	EXPECT_EQ(-EINVAL, zs_config(self->fd, &cfg, NULL));
+	cfg.flags = 1U << 2;
 	EXPECT_EQ(-EINVAL, zs_config(self->fd, &cfg, NULL));
 	cfg.flags = 0;
 	cfg.frame_size = 1;
