@@ -713,8 +713,11 @@ static int list_devices(void)
 {
 	static const char *const caps[] = {
 		"contig", "import", "camera", "nic", "strict", "ring",
-		"devices",
+		"devices", "no-checksum",
 	};
+	/* A name for every capability the header knows of. */
+	_Static_assert(ZCBUF_CAP_ALL == (1U << sizeof(caps) / sizeof(caps[0])) - 1,
+		       "a capability of the uapi has no name in --list-devices");
 	struct zcbuf_info info;
 	unsigned int bit;
 	struct stat st;
