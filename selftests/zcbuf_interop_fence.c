@@ -622,7 +622,12 @@ static void waits_for_sw_sync(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, zs_param_get("fence_timeout_ms", self->timeout,
 				  sizeof(self->timeout)));
-	ASSERT_EQ(0, zs_param_set("fence_timeout_ms", "200"));
+	/*
+	 * Shorter than the wait below, so a watchdog that counted the
+	 * dependency's time would fire in it; five of edu's 100 ms
+	 * transfers, so the device's own frame fits after the signal.
+	 */
+	ASSERT_EQ(0, zs_param_set("fence_timeout_ms", "500"));
 	if (tx) {
 		ASSERT_EQ(0, zs_config(self->fd, &txcfg, NULL));
 	} else {
@@ -633,7 +638,7 @@ static void waits_for_sw_sync(struct __test_metadata *_metadata,
 	self->streaming = true;
 	ASSERT_EQ(0, zs_qbuf(self->fd, index, tx ? 64 : 0));
 
-	ASSERT_EQ(-ETIMEDOUT, zs_dqbuf_wait(self->fd, &d, 1000))
+	ASSERT_EQ(-ETIMEDOUT, zs_dqbuf_wait(self->fd, &d, 1200))
 		TH_LOG("the device finished before the sw_sync fence signalled");
 	ASSERT_EQ(ZCBUF_STATE_QUEUED, zs_state(self->fd, index));
 	/* Both fences: sw_sync's and the device's, neither signalled. */
