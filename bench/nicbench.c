@@ -30,7 +30,9 @@
  * latency, p50 and p99, with one clock read per batch.  recvmmsg (the skb's
  * receive timestamp through SO_TIMESTAMPNS) and AF_XDP (the xdp_redirect
  * tracepoint) take theirs in a pass of their own after the measured one, so
- * that asking for the marker costs the measured pass nothing.  One CSV row
+ * that asking for the marker costs the measured pass nothing; tx-zcbuf has
+ * the buffer's TX completion to the sender's DQBUF, the other TX paths give
+ * the sender no completion time (their notes say why).  One CSV row
  * per path and frame size, as zcbench's:
  *
  *   nic,ROW,KERNEL,BOOT,BYTES,PACKETS,CPU_US,PPS,NS_PER_BYTE,NOTE
@@ -1595,7 +1597,9 @@ static void tx_sendmmsg(const struct size_cfg *sc)
 	}
 	meas_end(&m);
 	usleep(100000);
-	snprintf(why, sizeof(why), "virtio_net; AF_PACKET SOCK_RAW; sendmmsg of %d "
+	snprintf(why, sizeof(why), "latency n/a: the call copies the frame and no "
+		 "device completion reaches the sender; "
+		 "virtio_net; AF_PACKET SOCK_RAW; sendmmsg of %d "
 		 "(copies each frame); %.1f frames per call", TX_BURST,
 		 (double)n / (calls ? calls : 1));
 	tx_note(why, sizeof(why), n, true);
@@ -1659,7 +1663,9 @@ static void tx_tpacket(const struct size_cfg *sc)
 	}
 	meas_end(&m);
 	usleep(100000);
-	snprintf(why, sizeof(why), "virtio_net; AF_PACKET TPACKET_V2 TX ring of %u "
+	snprintf(why, sizeof(why), "latency n/a: a TX ring frame comes back "
+		 "(TP_STATUS_AVAILABLE) with no timestamp; "
+		 "virtio_net; AF_PACKET TPACKET_V2 TX ring of %u "
 		 "frames; send() per burst of up to %d; %.1f frames per send",
 		 req.tp_frame_nr, TX_BURST, (double)n / (sends ? sends : 1));
 	tx_note(why, sizeof(why), n, true);
@@ -1817,13 +1823,17 @@ static void tx_udp(const struct size_cfg *sc, bool zc)
 	meas_end(&m);
 	usleep(100000);
 	if (zc)
-		snprintf(why, sizeof(why), "virtio_net; UDP send() with MSG_ZEROCOPY of "
+		snprintf(why, sizeof(why), "latency n/a: zerocopy completions "
+			 "(SO_EE_ORIGIN_ZEROCOPY) carry no timestamp; "
+			 "virtio_net; UDP send() with MSG_ZEROCOPY of "
 			 "%u B payloads; at most %d in flight; %" PRIu64 " completions; %"
 			 PRIu64 " reported copied", payload, TX_BURST, done, copied);
 	if (zc)
 		zerocopy_why(why, sizeof(why));
 	else
-		snprintf(why, sizeof(why), "virtio_net; UDP send() of %u B payloads (copy)",
+		snprintf(why, sizeof(why), "latency n/a: the call copies the payload and "
+			 "no device completion reaches the sender; "
+			 "virtio_net; UDP send() of %u B payloads (copy)",
 			 payload);
 	tx_note(why, sizeof(why), n, true);
 	row(zc ? "tx-udp-zerocopy" : "tx-udp-send", sc->bytes, n, &m, why);
@@ -1895,6 +1905,7 @@ static void tx_zcbuf(const struct size_cfg *sc)
 		die("TX STREAMON: %s", strerror(errno));
 	tx_mark(false);
 	row_watchdog(60);
+	lat_start();
 	meas_start(&m);
 	for (uint32_t i = 0; i < ZNBUF; i++) {
 		struct zcbuf_qbuf q = { .index = a.first_index + i,
@@ -1912,6 +1923,7 @@ static void tx_zcbuf(const struct size_cfg *sc)
 
 			if (xioctl(fd, ZCBUF_IOC_DQBUF, &d))
 				die("TX DQBUF: %s", strerror(errno));
+			lat_add(ns_of(CLOCK_MONOTONIC), d.timestamp_ns, 1);
 			if (d.flags & ZCBUF_DQ_ERROR)
 				warnx_("TX buffer %u completed with an error", d.index);
 			n++;
@@ -1925,7 +1937,10 @@ static void tx_zcbuf(const struct size_cfg *sc)
 	xioctl(fd, ZCBUF_IOC_STATS, &stats);
 	xioctl(fd, ZCBUF_IOC_STREAMOFF, &st);
 	usleep(100000);
-	snprintf(why, sizeof(why), "zcbuf_virtio_net; one frame per buffer; %u "
+	why[0] = 0;
+	lat_note(why, sizeof(why), "the device's TX completion (used ring) to the sender");
+	snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		 "zcbuf_virtio_net; one frame per buffer; %u "
 		 "buffers in flight; eventfd read + DQBUF + QBUF per frame; frames "
 		 "written once; %" PRIu64 " errors", ZNBUF, (uint64_t)stats.errors);
 	/* The NIC under test has no netdev now: only the peer's counters. */
