@@ -103,6 +103,18 @@ static inline int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Stop sampling; the p50 and p99 of the samples in us, false if none. */
+static inline bool lat_stop(double *p50, double *p99)
+{
+	lat_on = false;
+	if (!nlat)
+		return false;
+	qsort(lat, nlat, sizeof(lat[0]), cmp_u32);
+	*p50 = lat[nlat / 2] / 1e3;
+	*p99 = lat[(uint64_t)nlat * 99 / 100] / 1e3;
+	return true;
+}
+
 /*
  * Stop sampling; append "latency (WHAT) p50 X us p99 Y us; " to @why, or
  * "latency n/a: WHAT; " when there is no sample (run.sh's targets read
@@ -110,15 +122,13 @@ static inline int cmp_u32(const void *a, const void *b)
  */
 static inline void lat_note(char *why, size_t len, const char *what)
 {
-	lat_on = false;
-	if (!nlat) {
+	double p50, p99;
+
+	if (!lat_stop(&p50, &p99))
 		snprintf(why + strlen(why), len - strlen(why), "latency n/a: %s; ", what);
-		return;
-	}
-	qsort(lat, nlat, sizeof(lat[0]), cmp_u32);
-	snprintf(why + strlen(why), len - strlen(why),
-		 "latency (%s) p50 %.1f us p99 %.1f us; ", what,
-		 lat[nlat / 2] / 1e3, lat[(uint64_t)nlat * 99 / 100] / 1e3);
+	else
+		snprintf(why + strlen(why), len - strlen(why),
+			 "latency (%s) p50 %.1f us p99 %.1f us; ", what, p50, p99);
 }
 
 /*
@@ -127,14 +137,13 @@ static inline void lat_note(char *why, size_t len, const char *what)
  */
 static inline void lat_note_also(char *why, size_t len, const char *what)
 {
-	lat_on = false;
-	if (!nlat) {
+	double p50, p99;
+
+	if (!lat_stop(&p50, &p99))
 		snprintf(why + strlen(why), len - strlen(why), "%s: none; ", what);
-		return;
-	}
-	qsort(lat, nlat, sizeof(lat[0]), cmp_u32);
-	snprintf(why + strlen(why), len - strlen(why), "%s: p50 %.1f, p99 %.1f us; ",
-		 what, lat[nlat / 2] / 1e3, lat[(uint64_t)nlat * 99 / 100] / 1e3);
+	else
+		snprintf(why + strlen(why), len - strlen(why),
+			 "%s: p50 %.1f, p99 %.1f us; ", what, p50, p99);
 }
 
 /*

@@ -903,6 +903,20 @@ static int find_vivid(void)
  */
 #define LAT_FRAMES	120
 
+/* vivid's next frame: poll (10 s at most), then VIDIOC_DQBUF. */
+static struct v4l2_buffer vivid_dqbuf(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				 .memory = V4L2_MEMORY_MMAP };
+
+	if (poll(&p, 1, 10000) != 1)
+		die("vivid: no frame in 10 s");
+	if (xioctl(fd, VIDIOC_DQBUF, &b))
+		die("VIDIOC_DQBUF: %s", strerror(errno));
+	return b;
+}
+
 /*
  * vivid's completion-to-consumer latency, in a stream of its own after the
  * measured one (tracing costs CPU).  vivid stamps a buffer with its
@@ -935,14 +949,8 @@ static void vivid_latency(int fd, uint32_t nbuf, uint32_t frames, char *note,
 	if (xioctl(fd, VIDIOC_STREAMON, &type))
 		die("VIDIOC_STREAMON: %s", strerror(errno));
 	for (uint32_t n = 0; n < WARMUP + frames; n++) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-					 .memory = V4L2_MEMORY_MMAP };
+		struct v4l2_buffer b = vivid_dqbuf(fd);
 
-		if (poll(&p, 1, 10000) != 1)
-			die("vivid: no frame in 10 s");
-		if (xioctl(fd, VIDIOC_DQBUF, &b))
-			die("VIDIOC_DQBUF: %s", strerror(errno));
 		seen_add(wall_ns(), 1, b.index);
 		if (xioctl(fd, VIDIOC_QBUF, &b))
 			die("VIDIOC_QBUF: %s", strerror(errno));
@@ -1125,14 +1133,8 @@ static void v4l2_bench(void)
 
 			meas_start(&ms);
 			for (uint32_t n = 0; n < want; n++) {
-				struct pollfd p = { .fd = fd, .events = POLLIN };
-				struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-							 .memory = V4L2_MEMORY_MMAP };
+				struct v4l2_buffer b = vivid_dqbuf(fd);
 
-				if (poll(&p, 1, 10000) != 1)
-					die("vivid: no frame in 10 s");
-				if (xioctl(fd, VIDIOC_DQBUF, &b))
-					die("VIDIOC_DQBUF: %s", strerror(errno));
 				bytes = b.bytesused;
 				if (xioctl(fd, VIDIOC_QBUF, &b))
 					die("VIDIOC_QBUF: %s", strerror(errno));
